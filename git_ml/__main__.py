@@ -1,0 +1,5 @@
+import sys
+
+from git_ml.entry import main
+
+sys.exit(main())

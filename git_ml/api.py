@@ -1,0 +1,164 @@
+"""The public library API of git-ml. The CLI, the hooks, the pytest plugin and the MCP server are
+all thin surfaces over these functions.
+
+Every function takes the path of a directory inside a repository and raises
+:class:`git_ml.layout.GitMLError` (with a message that says what to do) on bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from git_ml.layout import GitMLError, Layout, find_layout
+from git_ml.records import AggregatedPrediction, CommitRecord, MicroExpert
+from git_ml.store import Store
+
+__all__ = [
+    "GitMLError", "InitReport", "init", "backfill", "train", "stats", "predict", "predict_batch",
+    "evaluate", "sync", "uninstall", "install_agent", "ingest_sessions", "open_store",
+]
+
+
+def open_store(cwd: Path | str) -> tuple[Layout, Store]:
+    """The layout and store of an initialised repository (raises if ``git ml init`` never ran)."""
+    layout = find_layout(cwd)
+    if not layout.is_initialized():
+        raise GitMLError(f"git-ml is not set up in {layout.worktree}: run `git ml init` first")
+    return layout, Store(layout)
+
+
+@dataclass
+class InitReport:
+    worktree: Path
+    backfilled: int = 0
+    trained: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"git-ml initialised in {self.worktree / '.git-ml'}",
+               f"backfilled {self.backfilled} commit(s)"]
+        if self.trained:
+            out.append("trained experts: " + ", ".join(self.trained))
+        out += self.hooks
+        out += self.agents
+        return out
+
+
+def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), progress: Any = None) -> InitReport:
+    """Create the layout, backfill history, train the experts, install hooks (and agent hooks)."""
+    layout = find_layout(cwd)
+    layout.create()
+    report = InitReport(worktree=layout.worktree)
+    report.backfilled = backfill(cwd)
+    report.trained = [e.expert_type for e in train(cwd)]
+    if hooks:
+        from git_ml.install import install_hooks
+
+        report.hooks = install_hooks(layout)
+    for agent in agents:
+        report.agents += install_agent(cwd, agent)
+    return report
+
+
+def backfill(cwd: Path | str, *, since: str | None = None) -> int:
+    """Capture history (all of it, or after ``since``) into tracked/commits.jsonl; idempotent."""
+    layout, store = open_store(cwd)
+    from git_ml.capture.backfill import backfill as _backfill
+
+    return _backfill(layout, store, since=since)
+
+
+def train(cwd: Path | str, *, experts: Sequence[str] | None = None) -> list[MicroExpert]:
+    """Train domain experts from scratch on tracked data and git history and save them."""
+    layout, store = open_store(cwd)
+    from git_ml.experts.registry import train_all
+
+    return train_all(layout, store, only=experts)
+
+
+def stats(cwd: Path | str):
+    layout, store = open_store(cwd)
+    from git_ml.surfaces.report import collect_stats
+
+    return collect_stats(layout, store)
+
+
+def predict(
+    cwd: Path | str,
+    query: str | None = None,
+    *,
+    experts: Sequence[str] = (),
+    files: Sequence[str] = (),
+    staged: bool = False,
+    rev_range: str | None = None,
+    top: int = 10,
+) -> AggregatedPrediction:
+    """Ask the experts (chosen by ``experts`` or by the query's intent) and return their vote."""
+    layout, store = open_store(cwd)
+    from git_ml.routing.predictor import Predictor
+
+    return Predictor.load(layout, store).predict(
+        query, experts=experts, files=files, staged=staged, rev_range=rev_range, top=top)
+
+
+def predict_batch(cwd: Path | str, source: Path | IO[bytes], *, top: int = 10) -> Iterator[str]:
+    """Answer a JSONL batch of ``{"id", "query"?, "files"?, "expert"?}``, one JSON line each,
+    loading the experts once."""
+    layout, store = open_store(cwd)
+    from git_ml.routing.predictor import Predictor
+
+    return Predictor.load(layout, store).predict_batch(source, top=top)
+
+
+def evaluate(cwd: Path | str, *, split: float = 0.8, experts: Sequence[str] | None = None, progress: Any = None):
+    """Temporal replay on the repository's own history; stores metrics in each expert."""
+    layout, store = open_store(cwd)
+    from git_ml.evaluation.replay import evaluate_repository
+
+    return evaluate_repository(layout, store, split=split, only=experts, progress=progress)
+
+
+def sync(cwd: Path | str, *, remote: str | None = None):
+    """Publish this clone's records to ``refs/git-ml/*`` on the remote and import everyone's."""
+    layout, store = open_store(cwd)
+    from git_ml.sync import sync as _sync
+
+    return _sync(layout, store, remote=remote)
+
+
+def uninstall(cwd: Path | str) -> list[str]:
+    """Remove exactly what init installed (hooks, agent settings); keep the data."""
+    from git_ml.install import uninstall_hooks
+    from git_ml.capture.agents.install import uninstall_agents
+
+    layout = find_layout(cwd)
+    return uninstall_hooks(layout) + uninstall_agents(layout)
+
+
+def install_agent(cwd: Path | str, agent: str) -> list[str]:
+    """Merge an agent's session hooks into the repository's agent settings, idempotently."""
+    from git_ml.capture.agents.install import install_agent as _install
+
+    layout = find_layout(cwd)
+    layout.create()
+    return _install(layout, agent)
+
+
+def ingest_sessions(cwd: Path | str, paths: Iterable[Path], *, agent: str | None = None) -> list[str]:
+    """Capture transcripts (redacted) as SessionRecords and train their episode experts."""
+    layout, store = open_store(cwd)
+    from git_ml.capture.sessions import ingest_paths
+
+    return ingest_paths(layout, store, list(paths), agent=agent)
+
+
+def recorded_commits(cwd: Path | str) -> list[CommitRecord]:
+    """Commit records in effect (rewritten commits under their new hashes)."""
+    from git_ml.store import commits_in_effect
+
+    _, store = open_store(cwd)
+    return commits_in_effect(store)

@@ -1,0 +1,220 @@
+"""``git ml`` commands: a thin typer layer over :mod:`git_ml.api`.
+
+Data goes to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 error (one line, no traceback
+unless GIT_ML_DEBUG=1), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from git_ml import __version__, api
+from git_ml.layout import GitMLError
+
+app = typer.Typer(
+    name="git ml",
+    help="Learn from this repository's history and agent sessions; predict files, tests, errors, docs.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+session_app = typer.Typer(help="Agent sessions: ingest transcripts by hand or in bulk.", no_args_is_help=True)
+app.add_typer(session_app, name="session")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Agent(str, Enum):
+    claude = "claude"
+    codex = "codex"
+
+
+class ExpertName(str, Enum):
+    file = "file"
+    test = "test"
+    error = "error"
+    doc = "doc"
+    refactor = "refactor"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"git-ml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """git-ml: micro-experts trained on your repository vote on what a task touches."""
+
+
+@app.command()
+def init(
+    no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not install git hooks.")] = False,
+    agent: Annotated[list[Agent], typer.Option("--agent", help="Also install an agent's session hooks.")] = [],
+) -> None:
+    """Create .git-ml/, backfill history, train experts and install hooks."""
+    report = api.init(Path.cwd(), hooks=not no_hooks, agents=[a.value for a in agent], progress=_console(True))
+    for line in report.lines():
+        print(line)
+
+
+@app.command()
+def backfill(
+    since: Annotated[Optional[str], typer.Option("--since", help="Only commits after REV.")] = None,
+) -> None:
+    """Capture the repository's history into tracked/commits.jsonl (idempotent)."""
+    added = api.backfill(Path.cwd(), since=since)
+    print(f"backfilled {added} new commit(s)")
+
+
+@app.command()
+def train(
+    expert: Annotated[list[ExpertName], typer.Option("--expert", help="Only these experts.")] = [],
+) -> None:
+    """Train the domain experts from scratch on tracked data and git history."""
+    trained = api.train(Path.cwd(), experts=[e.value for e in expert] or None)
+    for e in trained:
+        print(f"trained {e.expert_type} expert on {e.trained_on_commits} commits, {e.trained_on_sessions} sessions")
+
+
+@app.command()
+def stats(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> None:
+    """Records per type, experts and versions, progress toward the milestones."""
+    report = api.stats(Path.cwd())
+    if fmt is Format.json:
+        import msgspec
+
+        sys.stdout.write(msgspec.json.encode(report).decode() + "\n")
+    else:
+        from git_ml.surfaces.report import render_stats
+
+        render_stats(report, _console())
+
+
+@app.command()
+def predict(
+    query: Annotated[Optional[str], typer.Argument(help="A task, an error message or a question.")] = None,
+    expert: Annotated[list[ExpertName], typer.Option("--expert", "-e", help="Ask these experts only.")] = [],
+    files: Annotated[list[str], typer.Option("--files", "-f", help="Seed or changed files.")] = [],
+    staged: Annotated[bool, typer.Option("--staged", help="Use the staged changes as the changed files.")] = False,
+    rev_range: Annotated[Optional[str], typer.Option("--range", help="Use the files changed in A..B.")] = None,
+    top: Annotated[int, typer.Option("--top", "-n", min=1, help="How many items.")] = 10,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+    batch: Annotated[Optional[Path], typer.Option("--batch", help="JSONL of {id, query?, files?, expert?}; '-' for stdin.")] = None,
+) -> None:
+    """Predict files, tests, error locations, docs or refactor impact."""
+    import msgspec
+
+    if batch is not None:
+        stream = sys.stdin.buffer if str(batch) == "-" else None
+        for line in api.predict_batch(Path.cwd(), batch if stream is None else stream, top=top):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        return
+    if query is None and not files and not staged and not rev_range:
+        raise GitMLError("give a query, --files, --staged or --range (see git ml predict -h)")
+    answer = api.predict(
+        Path.cwd(), query, experts=[e.value for e in expert], files=files, staged=staged,
+        rev_range=rev_range, top=top,
+    )
+    if fmt is Format.json:
+        sys.stdout.write(msgspec.json.encode(answer).decode() + "\n")
+    else:
+        from git_ml.surfaces.report import render_prediction
+
+        render_prediction(answer, _console())
+
+
+@app.command("eval")
+def evaluate(
+    split: Annotated[float, typer.Option("--split", min=0.1, max=0.95, help="Share of history to learn from.")] = 0.8,
+    expert: Annotated[list[ExpertName], typer.Option("--expert", "-e")] = [],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Temporal replay on this repository's history: experts next to the anchors."""
+    import msgspec
+
+    result = api.evaluate(Path.cwd(), split=split, experts=[e.value for e in expert] or None,
+                          progress=_console(True))
+    if fmt is Format.json:
+        sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
+    else:
+        from git_ml.surfaces.report import render_eval
+
+        render_eval(result, _console())
+
+
+@app.command()
+def sync(
+    remote: Annotated[Optional[str], typer.Option("--remote", help="Remote to sync with (default: the upstream's, else origin).")] = None,
+) -> None:
+    """Publish this clone's records to the remote and bring in everyone else's."""
+    report = api.sync(Path.cwd(), remote=remote)
+    print(report.summary())
+
+
+@app.command()
+def uninstall() -> None:
+    """Remove the hooks and settings git-ml installed; keep the data."""
+    for line in api.uninstall(Path.cwd()):
+        print(line)
+
+
+@app.command("install-agent")
+def install_agent(agent: Annotated[Agent, typer.Argument(help="claude or codex")]) -> None:
+    """Install an agent's session hooks into this repository's agent settings."""
+    for line in api.install_agent(Path.cwd(), agent.value):
+        print(line)
+
+
+@session_app.command("ingest")
+def session_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
+    agent: Annotated[Optional[Agent], typer.Option("--agent", help="Transcript format (default: detect).")] = None,
+) -> None:
+    """Capture agent transcripts (redacted) into tracked/sessions.jsonl and train episode experts."""
+    results = api.ingest_sessions(Path.cwd(), paths, agent=agent.value if agent else None)
+    for r in results:
+        print(r)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
+    try:
+        app(args=argv, prog_name="git ml")
+    except SystemExit as exc:  # click's own exits: 0 for help/version, 2 for usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except GitMLError as exc:
+        print(f"git-ml: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("git-ml: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks
+        if os.environ.get("GIT_ML_DEBUG"):
+            raise
+        print(f"git-ml: error: {type(exc).__name__}: {exc} (set GIT_ML_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+    return 0

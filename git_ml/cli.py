@@ -141,7 +141,7 @@ def predict(
     if fmt is Format.json:
         sys.stdout.write(msgspec.json.encode(answer).decode() + "\n")
     else:
-        from git_ml.surfaces.report import render_prediction
+        from git_ml.surfaces.render import render_prediction
 
         render_prediction(answer, _console())
 
@@ -160,7 +160,7 @@ def evaluate(
     if fmt is Format.json:
         sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
     else:
-        from git_ml.surfaces.report import render_eval
+        from git_ml.surfaces.render import render_eval
 
         render_eval(result, _console())
 

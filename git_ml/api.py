@@ -37,12 +37,14 @@ class InitReport:
     trained: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"git-ml initialised in {self.worktree / '.git-ml'}",
                f"backfilled {self.backfilled} commit(s)"]
         if self.trained:
             out.append("trained experts: " + ", ".join(self.trained))
+        out += self.notes
         out += self.hooks
         out += self.agents
         return out
@@ -54,7 +56,10 @@ def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), pro
     layout.create()
     report = InitReport(worktree=layout.worktree)
     report.backfilled = backfill(cwd)
-    report.trained = [e.expert_type for e in train(cwd)]
+    try:
+        report.trained = [e.expert_type for e in train(cwd)]
+    except ImportError as exc:  # a build without the expert registry still captures data
+        report.notes.append(f"experts not trained ({exc}); run `git ml train` once they are available")
     if hooks:
         from git_ml.install import install_hooks
 

@@ -44,7 +44,43 @@ def encode_line(record: Record) -> bytes:
     return _ENCODER.encode(record) + b"\n"
 
 
+class _FlockLock:
+    """``flock`` on ``<path>.lock``: the very lock filelock takes on POSIX (so both exclude each
+    other), without its ~15 ms import on the post-commit hot path."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self):
+        import fcntl
+        import time
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise TimeoutError(f"{self.path} is locked by another git-ml process") from None
+                time.sleep(0.01)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        self.fd = -1
+
+
 def _lock(path: Path):
+    if os.name == "posix":
+        return _FlockLock(str(path) + ".lock")
     from filelock import FileLock  # imported lazily: hooks that only read never pay for it
 
     return FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT)

@@ -364,7 +364,11 @@ def _update_once(layout: Layout) -> None:
 
 
 def worker(layout: Layout, args: list[str]) -> int:
-    """``git-ml hook worker``: expert update + session sweep until no new data is marked."""
+    """``git-ml hook worker``: expert update + session sweep until no new data is marked.
+
+    Only the lock holder removes ``worker.spawned``, when it is done: until then new commits
+    just mark data dirty and this loop picks it up, so no second worker starts meanwhile.
+    """
     from filelock import FileLock, Timeout
 
     state = layout.state
@@ -375,14 +379,14 @@ def worker(layout: Layout, args: list[str]) -> int:
         try:
             lock.acquire()
         except Timeout:
-            # The running worker looks at the dirty marker again after its lock is released.
-            spawned.unlink(missing_ok=True)
-            return 0
+            return 0  # the running worker looks at the dirty marker again before it leaves
         try:
-            spawned.unlink(missing_ok=True)
             while dirty.exists():
                 dirty.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    os.utime(spawned)  # still alive: not a stale marker
                 _update_once(layout)
+            spawned.unlink(missing_ok=True)
         finally:
             lock.release()
         if not dirty.exists():

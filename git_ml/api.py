@@ -138,10 +138,14 @@ def sync(cwd: Path | str, *, remote: str | None = None):
 def uninstall(cwd: Path | str) -> list[str]:
     """Remove exactly what init installed (hooks, agent settings); keep the data."""
     from git_ml.install import uninstall_hooks
-    from git_ml.capture.agents.install import uninstall_agents
 
     layout = find_layout(cwd)
-    return uninstall_hooks(layout) + uninstall_agents(layout)
+    lines = uninstall_hooks(layout)
+    try:
+        from git_ml.capture.agents.install import uninstall_agents
+    except ImportError:  # a build without agent capture installed no agent settings
+        return lines
+    return lines + uninstall_agents(layout)
 
 
 def install_agent(cwd: Path | str, agent: str) -> list[str]:

@@ -203,7 +203,9 @@ def uninstall_hooks(layout: Layout) -> list[str]:
             # pre-commit runs ours as its legacy hook: drop it, and hand back what we had chained.
             legacy.unlink()
             removed.append(name + PRE_COMMIT_LEGACY)
-            if aside.exists() and not _is_pre_commit_script(aside):
+            if aside.exists() and _is_pre_commit_script(aside) and _is_pre_commit_script(path):
+                aside.unlink()  # an older copy of the script pre-commit has since rewritten
+            elif aside.exists():
                 os.replace(aside, legacy)
                 restored.append(name)
             continue

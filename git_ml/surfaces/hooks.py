@@ -37,7 +37,6 @@ DEFAULT_TIMEOUT = 10.0  # seconds, as the shell scripts' default (GIT_ML_HOOK_TI
 WORKER_TIMEOUT = 1800.0  # a stuck worker must not hold its lock for ever
 SPAWN_STALE = 120.0  # a spawn marker older than this belongs to a worker that never started
 LOG_CAP = 1 << 20  # worker/sync logs are emptied past 1 MiB
-ZERO = "0" * 40
 
 
 class HookTimeout(Exception):
@@ -294,8 +293,8 @@ def pre_push(layout: Layout, args: list[str]) -> int:
     text = _stdin_text()
     if text:
         updates = [line.split() for line in text.splitlines()]
-        if not any(len(u) >= 4 and u[1] != ZERO for u in updates):
-            return 0  # only deletions
+        if not any(len(u) >= 4 and u[1].strip("0") for u in updates):
+            return 0  # only deletions (an all-zero local object name)
     if importlib.util.find_spec("git_ml.sync") is None:
         return 0  # sync is not part of this version yet
     remote = args[0] if len(args) >= 2 and args[0] != args[1] else None  # a name, not a bare URL

@@ -292,7 +292,11 @@ def test_pre_push_starts_one_detached_sync_for_a_named_remote(repo, monkeypatch)
     H.pre_push(layout, ["/srv/x.git", "/srv/x.git"])  # no remote name: sync's default
     monkeypatch.setattr(H, "_stdin_text", lambda: f"(delete) {'0' * 40} refs/heads/old {'2' * 40}\n")
     H.pre_push(layout, ["origin", "/srv/origin.git"])  # deletions only: nothing to sync
-    assert spawned == [["hook", "sync", "origin"], ["hook", "sync"]]
+    monkeypatch.setattr(H, "_stdin_text", lambda: "")  # pre-commit: no stdin, no arguments
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_NAME", "upstream")
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_URL", "/srv/upstream.git")
+    H.pre_push(layout, [])
+    assert spawned == [["hook", "sync", "origin"], ["hook", "sync"], ["hook", "sync", "upstream"]]
 
 
 def test_worker_is_coalesced(repo, monkeypatch):

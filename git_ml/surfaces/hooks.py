@@ -297,7 +297,9 @@ def pre_push(layout: Layout, args: list[str]) -> int:
             return 0  # only deletions (an all-zero local object name)
     if importlib.util.find_spec("git_ml.sync") is None:
         return 0  # sync is not part of this version yet
-    remote = args[0] if len(args) >= 2 and args[0] != args[1] else None  # a name, not a bare URL
+    if len(args) < 2:  # the pre-commit route passes no arguments, only these variables
+        args = [os.environ.get("PRE_COMMIT_REMOTE_NAME", ""), os.environ.get("PRE_COMMIT_REMOTE_URL", "")]
+    remote = args[0] if args[0] and args[0] != args[1] else None  # a name, not a bare URL
     _spawn(layout, ["hook", "sync", *([remote] if remote else [])], "sync")
     return 0
 

@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, commit_file, git, run_gitml
+from conftest import ROOT, git, run_gitml
 
 from git_ml.install import install_hooks
 from git_ml.layout import find_layout

@@ -58,7 +58,9 @@ def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), pro
     if hooks:
         from git_ml.install import install_hooks
 
-        report.hooks = install_hooks(layout)
+        from git_ml.sync import configure_remote
+
+        report.hooks = install_hooks(layout) + configure_remote(layout)
     for agent in agents:
         report.agents += install_agent(cwd, agent)
     return report
@@ -134,9 +136,10 @@ def uninstall(cwd: Path | str) -> list[str]:
     """Remove exactly what init installed (hooks, agent settings); keep the data."""
     from git_ml.install import uninstall_hooks
     from git_ml.capture.agents.install import uninstall_agents
+    from git_ml.sync import unconfigure_remote
 
     layout = find_layout(cwd)
-    return uninstall_hooks(layout) + uninstall_agents(layout)
+    return uninstall_hooks(layout) + uninstall_agents(layout) + unconfigure_remote(layout)
 
 
 def install_agent(cwd: Path | str, agent: str) -> list[str]:

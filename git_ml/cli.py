@@ -39,6 +39,10 @@ class Agent(str, Enum):
     codex = "codex"
 
 
+class Shell(str, Enum):
+    bash = "bash"
+
+
 class ExpertName(str, Enum):
     file = "file"
     test = "test"
@@ -197,6 +201,14 @@ def session_ingest(
     results = api.ingest_sessions(Path.cwd(), paths, agent=agent.value if agent else None)
     for r in results:
         print(r)
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(help="Shell to print the script for.")] = Shell.bash) -> None:
+    """Print the `git ml <TAB>` completion function: eval "$(git ml completion bash)" in ~/.bashrc."""
+    from git_ml.surfaces.completion import bash_script, cli_spec
+
+    sys.stdout.write(bash_script(cli_spec(typer.main.get_command(app))))
 
 
 def run(argv: list[str]) -> int:

@@ -134,19 +134,19 @@ def sync(cwd: Path | str, *, remote: str | None = None):
 
 def uninstall(cwd: Path | str) -> list[str]:
     """Remove exactly what init installed (hooks, agent settings); keep the data."""
+    layout = find_layout(cwd)  # a bad directory is reported before anything is imported
     from git_ml.install import uninstall_hooks
     from git_ml.capture.agents.install import uninstall_agents
     from git_ml.sync import unconfigure_remote
 
-    layout = find_layout(cwd)
     return uninstall_hooks(layout) + uninstall_agents(layout) + unconfigure_remote(layout)
 
 
 def install_agent(cwd: Path | str, agent: str) -> list[str]:
     """Merge an agent's session hooks into the repository's agent settings, idempotently."""
+    layout = find_layout(cwd)
     from git_ml.capture.agents.install import install_agent as _install
 
-    layout = find_layout(cwd)
     layout.create()
     return _install(layout, agent)
 

@@ -213,6 +213,10 @@ def completion(shell: Annotated[Shell, typer.Argument(help="Shell to print the s
 
 def run(argv: list[str]) -> int:
     """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
+    for stream in (sys.stdout, sys.stderr):
+        # Paths that are not UTF-8 (kept as surrogate escapes) are written back as their bytes.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         app(args=argv, prog_name="git ml")
     except SystemExit as exc:  # click's own exits: 0 for help/version, 2 for usage errors

@@ -72,6 +72,11 @@ class _Header(msgspec.Struct):
     git_hash: str = ""
 
 
+def _text(path) -> str:
+    # A path that is not UTF-8 holds surrogate escapes, which JSON cannot carry: show them as \\xNN.
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_doc_path(path: str) -> bool:
     """True for documentation files: doc suffixes, README/CHANGELOG-like names, doc folders."""
     p = PurePosixPath(path)
@@ -89,16 +94,16 @@ def _read_experts(files, bad: list[str]) -> list[ExpertInfo]:
         try:
             h = dec.decode(path.read_bytes())
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-            bad.append(str(path))
+            bad.append(_text(path))
             continue
         if not h.expert_type:
-            bad.append(str(path))
+            bad.append(_text(path))
             continue
         out.append(ExpertInfo(
             expert_id=h.expert_id, expert_type=h.expert_type, version=h.version,
             created_at=h.created_at, trained_on_commits=h.trained_on_commits,
             trained_on_sessions=h.trained_on_sessions, git_hash=h.git_hash,
-            file=str(path), size_bytes=path.stat().st_size,
+            file=_text(path), size_bytes=path.stat().st_size,
         ))
     return out
 
@@ -132,7 +137,7 @@ def collect_stats(layout: Layout, store: Store) -> Stats:
         "experts": len(experts),
         "episodes": len(episodes),
     }
-    return Stats(worktree=str(layout.worktree), records=records, counts=counts, experts=experts,
+    return Stats(worktree=_text(layout.worktree), records=records, counts=counts, experts=experts,
                  episodes=episodes, history_versions=history, milestones=_milestones(counts),
                  unreadable_expert_files=bad)
 

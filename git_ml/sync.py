@@ -11,8 +11,10 @@ every writer's records into the local store by id, publish this clone's own reco
 cannot be regenerated: hook-captured commits with their branch and session links, rewrites,
 sessions, CI results; backfilled commits are rebuilt by every clone) and push its ref.
 
-Hooks use :func:`pre_push` (a detached sync) and :func:`import_fetched` (after a pull that brought
-writer refs through the fetch refspec that :func:`configure_remote` adds).
+Hooks start a detached :func:`sync` from pre-push, and call :func:`import_fetched` after a pull
+that brought writer refs through the fetch refspec that :func:`configure_remote` adds. Our own
+``git`` calls run with ``GIT_ML_INTERNAL=1`` and our push with ``--no-verify``, so they never
+re-enter the hooks.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import msgspec
 
-from git_ml.detach import REENTRY_ENV, spawn_detached
+from git_ml.detach import REENTRY_ENV
 from git_ml.layout import GitMLError, Layout
 from git_ml.records import TRACKED_KINDS, CommitRecord, Record
 from git_ml.store import Store, encode_line
@@ -335,7 +337,8 @@ def _lock(layout: Layout, wait: float):
     from filelock import FileLock
 
     layout.state.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(layout.state / "sync.lock"), timeout=wait)
+    # Not "sync.lock": a caller (the hooks' detached child) may hold that one around this call.
+    return FileLock(str(layout.state / "sync-run.lock"), timeout=wait)
 
 
 def _refspec(remote: str) -> str:
@@ -399,16 +402,6 @@ def import_fetched(layout: Layout, store: Store) -> dict[str, int]:
             return _import_all(layout, store, writer_id(layout))[0]
     except Timeout:
         return {}
-
-
-def pre_push(layout: Layout, remote: str) -> int | None:
-    """From the pre-push hook: start ``git ml sync --remote <remote>`` detached, unless this push
-    is git-ml's own (``GIT_ML_INTERNAL``) or ``remote`` is a bare URL. Returns the child's pid."""
-    if os.environ.get(REENTRY_ENV) or not layout.is_initialized():
-        return None
-    if remote not in _remotes(layout):
-        return None
-    return spawn_detached(["sync", "--remote", remote], cwd=layout.worktree, log=layout.state / "sync.log")
 
 
 def configure_remote(layout: Layout) -> list[str]:

@@ -234,7 +234,7 @@ def test_concurrent_syncs_serialise(world):
     layout = find_layout(a)
     from filelock import FileLock
 
-    with FileLock(str(layout.state / "sync.lock")):
+    with FileLock(str(layout.state / "sync-run.lock")):
         errors = []
 
         def other():
@@ -280,18 +280,23 @@ def test_writer_ref_rewritten_elsewhere_loses_nothing(world, tmp_path):
     assert _ids(a)["sessions"] == published
 
 
-def test_pre_push_runs_sync_unless_internal(world, monkeypatch):
+def test_own_push_does_not_reenter_hooks(world):
     remote, a, _ = world
     _capture(a, "alpha")
-    layout = find_layout(a)
-    monkeypatch.setenv("GIT_ML_INTERNAL", "1")
-    assert sync_mod.pre_push(layout, "origin") is None
-    assert git(remote, "for-each-ref", "refs/git-ml/") == ""
-    monkeypatch.delenv("GIT_ML_INTERNAL")
-    assert sync_mod.pre_push(layout, "https://example.invalid/x.git") is None  # not a named remote
-    monkeypatch.setenv("GIT_ML_NO_DETACH", "1")
-    sync_mod.pre_push(layout, "origin")
+    log = a.parent / "hook.log"
+    hook = a / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\necho \"pre-push internal=$GIT_ML_INTERNAL\" >> {log}\n")
+    hook.chmod(0o755)
+    for name in ("post-merge", "post-commit", "post-rewrite", "reference-transaction"):
+        other = a / ".git" / "hooks" / name
+        other.write_text(f"#!/bin/sh\necho \"{name} internal=$GIT_ML_INTERNAL\" >> {log}\n")
+        other.chmod(0o755)
+    assert "pushed" in _sync(a)
     assert git(remote, "for-each-ref", "refs/git-ml/writers/") != ""
+    # The user's pre-push never ran for our push; any other hook git ran saw GIT_ML_INTERNAL=1.
+    lines = log.read_text().splitlines() if log.exists() else []
+    assert not any(line.startswith("pre-push") for line in lines)
+    assert all(line.endswith("internal=1") for line in lines)
 
 
 def test_writer_id_is_stable_random_and_private(world):
@@ -304,3 +309,15 @@ def test_writer_id_is_stable_random_and_private(world):
     _sync(a)
     log = git(a, "log", "--format=%an <%ae> %cn <%ce>", f"refs/git-ml/writers/{wa}")
     assert "Dev" not in log and "example.com" not in log
+
+
+def test_sync_inside_the_hooks_child_lock(world):
+    """The hooks' detached child holds state/sync.lock around sync(): no self-deadlock."""
+    from filelock import FileLock
+
+    _, a, _ = world
+    _capture(a, "alpha")
+    layout = find_layout(a)
+    with FileLock(str(layout.state / "sync.lock"), timeout=0):
+        report = sync_mod.sync(layout, Store(layout))
+    assert report.pushed and sum(report.published.values()) == 4

@@ -195,3 +195,23 @@ def test_corrupt_jsonl_is_skipped_with_one_warning_and_kept(repo, on_path):
     after = path.read_bytes()
     assert after.startswith(before)  # nothing erased
     assert len(Store(find_layout(repo)).read("commits")) == 3
+
+
+def test_backfill_after_hook_capture_and_rerun(repo, on_path):
+    """Commits the hooks already captured are kept as they are; a re-run logs only what is missing."""
+    from git_ml.capture.git import head_commit
+
+    second = commit_file(repo, "a.txt", "a\n", "Add a")
+    store = _enable(repo)
+    hooked = head_commit(repo)
+    assert hooked is not None and hooked.hash == second and hooked.source == "hook"
+    store.append("commits", [hooked])
+    commit_file(repo, "b.txt", "b\n", "Add b")
+    assert _backfill(repo) == 2  # the first and third commits
+    by_hash = {c.hash: c for c in store.read("commits")}
+    assert len(by_hash) == 3 and by_hash[second].source == "hook" and by_hash[second].branch == "main"
+    assert len(store.path("commits").read_bytes().splitlines()) == 3
+    commit_file(repo, "c.txt", "c\n", "Add c")
+    assert _backfill(repo) == 1
+    assert _backfill(repo) == 0
+    assert [c.message for c in store.read("commits")][-1] == "Add c"

@@ -63,7 +63,9 @@ def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), pro
     if hooks:
         from git_ml.install import install_hooks
 
-        report.hooks = install_hooks(layout)
+        from git_ml.sync import configure_remote
+
+        report.hooks = install_hooks(layout) + configure_remote(layout)
     for agent in agents:
         report.agents += install_agent(cwd, agent)
     return report
@@ -137,22 +139,19 @@ def sync(cwd: Path | str, *, remote: str | None = None):
 
 def uninstall(cwd: Path | str) -> list[str]:
     """Remove exactly what init installed (hooks, agent settings); keep the data."""
+    layout = find_layout(cwd)  # a bad directory is reported before anything is imported
     from git_ml.install import uninstall_hooks
+    from git_ml.capture.agents.install import uninstall_agents
+    from git_ml.sync import unconfigure_remote
 
-    layout = find_layout(cwd)
-    lines = uninstall_hooks(layout)
-    try:
-        from git_ml.capture.agents.install import uninstall_agents
-    except ImportError:  # a build without agent capture installed no agent settings
-        return lines
-    return lines + uninstall_agents(layout)
+    return uninstall_hooks(layout) + unconfigure_remote(layout) + uninstall_agents(layout)
 
 
 def install_agent(cwd: Path | str, agent: str) -> list[str]:
     """Merge an agent's session hooks into the repository's agent settings, idempotently."""
+    layout = find_layout(cwd)
     from git_ml.capture.agents.install import install_agent as _install
 
-    layout = find_layout(cwd)
     layout.create()
     return _install(layout, agent)
 

@@ -39,6 +39,10 @@ class Agent(str, Enum):
     codex = "codex"
 
 
+class Shell(str, Enum):
+    bash = "bash"
+
+
 class ExpertName(str, Enum):
     file = "file"
     test = "test"
@@ -199,8 +203,20 @@ def session_ingest(
         print(r)
 
 
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(help="Shell to print the script for.")] = Shell.bash) -> None:
+    """Print the `git ml <TAB>` completion function: eval "$(git ml completion bash)" in ~/.bashrc."""
+    from git_ml.surfaces.completion import bash_script, cli_spec
+
+    sys.stdout.write(bash_script(cli_spec(typer.main.get_command(app))))
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
+    for stream in (sys.stdout, sys.stderr):
+        # Paths that are not UTF-8 (kept as surrogate escapes) are written back as their bytes.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         app(args=argv, prog_name="git ml")
     except SystemExit as exc:  # click's own exits: 0 for help/version, 2 for usage errors

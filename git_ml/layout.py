@@ -108,6 +108,8 @@ def _rev_parse(cwd: Path | str | None) -> list[str]:
             raise NotARepositoryError(
                 "this is a bare repository: run git ml in a clone with a working tree"
             )
+        if b"must be run in a work tree" in out.stderr:
+            raise NotARepositoryError("this is inside the .git directory: run git ml in the working tree")
         raise NotARepositoryError("not a git repository: run git ml inside a git working tree")
     return out.stdout.decode(errors="surrogateescape").splitlines()
 

@@ -119,6 +119,7 @@ class Store:
     def __init__(self, layout: Layout, *, warn=None):
         self.layout = layout
         self._warn = warn or (lambda msg: print(f"git-ml: {msg}", file=sys.stderr))
+        self._warned: set[str] = set()  # one warning per file, however often a command reads it
 
     def path(self, kind: str) -> Path:
         if kind not in TRACKED_KINDS:
@@ -188,7 +189,8 @@ class Store:
             if not rec.id:
                 rec = rec.with_id()
             by_id[rec.id] = rec
-        if bad:
+        if bad and kind not in self._warned:
+            self._warned.add(kind)
             self._warn(
                 f"{self.path(kind)}: skipped {bad} unreadable line(s) (first at line {first_bad}); "
                 "they are kept in the file"

@@ -92,11 +92,13 @@ def log_commits(
     extra: Sequence[str] = (),
     branch: str | None = None,
     source: str = "hook",
+    stdin_revs: Sequence[str] = (),
 ) -> Iterator[CommitRecord]:
     """Stream CommitRecords for ``git log revs`` (oldest first by default).
 
     Merge commits come with no file list (``is_merge=True``); numstat can be turned off when
-    speed matters more than line counts (it makes git diff every blob).
+    speed matters more than line counts (it makes git diff every blob). ``stdin_revs`` are passed
+    through ``--stdin`` (any number of them, no command-line limit).
     """
     cmd = ["git", "-c", "core.quotepath=off", "-c", "diff.renames=true", "log", "-z", "--raw",
            "-M", "--no-color", "--no-abbrev", _FORMAT]
@@ -107,10 +109,17 @@ def log_commits(
     if no_walk:
         cmd.append("--no-walk=unsorted")
     cmd += list(extra)
+    if stdin_revs:
+        cmd.append("--stdin")
     cmd += list(revs)
     cmd.append("--")
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.PIPE if stdin_revs else subprocess.DEVNULL)
     assert proc.stdout is not None
+    if proc.stdin is not None:
+        # git reads all of stdin before it writes anything, so this cannot dead-lock.
+        proc.stdin.write("".join(f"{r}\n" for r in stdin_revs).encode())
+        proc.stdin.close()
     buf = b""
     try:
         while True:

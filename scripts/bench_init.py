@@ -1,0 +1,154 @@
+"""Benchmark: `git ml init --no-hooks` and `git ml backfill` on a large real history, against a plain
+`git log --no-merges -M --name-status` over the same history.
+
+Targets: backfill within 3x of the plain log, peak memory <= 1 GiB.
+
+    python scripts/bench_init.py --source /path/to/git.git [--workdir bench-data/init] [--runs 3]
+
+``--source`` is any git repository (a bare mirror is fine); it is cloned once, locally and without a
+checkout, into the work dir. Nothing fetched is committed: keep the work dir out of git (``bench-data/``
+is ignored). Each measured command runs in a fresh process; wall time is the best of ``--runs``;
+peak memory is the largest sum of the RSS of the whole process tree (sampled from /proc every
+20 ms), and also the kernel's ru_maxrss of the largest single process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * _PAGE
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
+    """Run ``cmd`` once; wall seconds, peak tree RSS (MiB), largest single-process maxrss (MiB)."""
+    wrapper = [sys.executable, "-c",
+               "import resource, subprocess, sys\n"
+               "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+               "sys.exit(rc)\n", *cmd]
+    start = time.perf_counter()
+    proc = subprocess.Popen(wrapper, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-500:]}")
+    maxrss_kib = int(out.decode().split()[-1])
+    return {"wall_s": round(wall, 2), "peak_tree_mib": round(peak / 2**20, 1),
+            "max_process_mib": round(maxrss_kib / 1024, 1)}
+
+
+def best_of(runs: int, cmd: list[str], cwd: Path, env: dict | None = None, before=None) -> dict:
+    results = []
+    for _ in range(runs):
+        if before:
+            before()
+        results.append(measure(cmd, cwd, env))
+    best = min(results, key=lambda r: r["wall_s"])
+    best["peak_tree_mib"] = max(r["peak_tree_mib"] for r in results)
+    best["max_process_mib"] = max(r["max_process_mib"] for r in results)
+    best["all_wall_s"] = [r["wall_s"] for r in results]
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", required=True, help="repository to clone (a bare mirror is fine)")
+    ap.add_argument("--workdir", default=str(ROOT / "bench-data" / "init"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-init", action="store_true", help="only the backfill measurements")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args(argv)
+
+    work = Path(args.workdir).resolve()
+    clone = work / "repo"
+    if not clone.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "-q", "--no-checkout", args.source, str(clone)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_ML_NO_DETACH": "1"}
+    gitml = [sys.executable, "-m", "git_ml"]
+    commits = int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=clone, capture_output=True,
+                                 check=True).stdout)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+    def fresh():
+        shutil.rmtree(clone / ".git-ml", ignore_errors=True)
+
+    def fresh_layout():
+        fresh()
+        subprocess.run([sys.executable, "-c", "from git_ml.layout import find_layout; find_layout('.').create()"],
+                       cwd=clone, env=env, check=True)
+
+    def backfill_cmd(numstat: bool) -> list[str]:
+        return [sys.executable, "-c",
+                "from git_ml.layout import find_layout; from git_ml.store import Store;"
+                "from git_ml.capture.backfill import backfill; l = find_layout('.');"
+                f"print(backfill(l, Store(l), numstat={numstat}))"]
+
+    results: dict = {"repo": args.source, "head": head, "commits": commits, "runs": args.runs}
+    results["git_log_name_status"] = best_of(
+        args.runs, ["git", "log", "--no-merges", "-M", "--name-status"], clone)
+    results["backfill_numstat_off"] = best_of(args.runs, backfill_cmd(False), clone, env, fresh_layout)
+    results["backfill_numstat_on"] = best_of(1, backfill_cmd(True), clone, env, fresh_layout)
+    results["git_ml_backfill_cli"] = best_of(args.runs, [*gitml, "backfill"], clone, env, fresh_layout)
+    results["backfill_again_noop"] = best_of(args.runs, [*gitml, "backfill"], clone, env)
+    if not args.skip_init:
+        results["git_ml_init_no_hooks"] = best_of(1, [*gitml, "init", "--no-hooks"], clone, env, fresh)
+    base = results["git_log_name_status"]["wall_s"]
+    for key, r in results.items():
+        if isinstance(r, dict) and "wall_s" in r:
+            r["x_git_log"] = round(r["wall_s"] / base, 2)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

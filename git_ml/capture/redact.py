@@ -55,7 +55,11 @@ _FORMATS: list[tuple[str, str]] = [
     ("jwt", _B + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     ("azure-key", r"(?i)(?<=AccountKey=)[A-Za-z0-9+/=]{20,}"),
 ]
-_FORMAT_RX = [(kind, re.compile(rx, re.S)) for kind, rx in _FORMATS]
+# A key runs to the end of its word: a match never stops inside one (the rest would be left, or
+# become a new match once the placeholder gives it a boundary, and redaction would not be idempotent).
+_TAIL = r"[A-Za-z0-9_-]*"
+_WHOLE = {"private-key", "slack-webhook", "azure-key"}
+_FORMAT_RX = [(kind, re.compile(rx if kind in _WHOLE else rx + _TAIL, re.S)) for kind, rx in _FORMATS]
 
 # -- credentials inside URLs: scheme://user:PASSWORD@host -------------------------------------
 _URL_CRED = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)")
@@ -197,7 +201,9 @@ def _detect_secrets(text: str) -> str:
             for value in found:
                 if isinstance(value, str) and len(value) >= 8 and not _PLACEHOLDER_RX.search(value) \
                         and not _NOT_SECRET_VALUE.match(value):
-                    text = text.replace(value, PLACEHOLDER.format(kind))
+                    # the whole word around it goes: a key glued to letters stays a key
+                    placeholder = PLACEHOLDER.format(kind)
+                    text = re.sub(_TAIL + re.escape(value) + _TAIL, lambda _: placeholder, text)
     return text
 
 

@@ -424,7 +424,7 @@ _GO_FAIL = re.compile(r"^--- FAIL: (\S+)", re.M)
 _GO_PKG_FAIL = re.compile(r"^FAIL\s+(\S+)", re.M)
 _GO_OK = re.compile(r"^ok\s+\S+", re.M)
 _CARGO_FAIL = re.compile(r"^test (\S+) \.\.\. FAILED", re.M)
-_JEST_FAIL = re.compile(r"^\s*FAIL\s+(\S+)", re.M)
+_JEST_FAIL = re.compile(r"^\s*FAIL\s+(\S+\.[A-Za-z]\w*)\s*$", re.M)
 _FAIL_MARKS = re.compile(r"\b[1-9]\d* failed\b|\btest result: FAILED\b|^FAIL\b|\bTests:\s+\d+ failed|\b[1-9]\d* errors? in\b|^FAILED\b|\bFAILURES!|\bFailures: [1-9]", re.M)
 _PASS_MARKS = re.compile(r"\b[1-9]\d* passed\b|\btest result: ok\b|^ok\s|\bTests:\s+\d+ passed|^OK\b|\bPASS\b|\b0 failures\b", re.M)
 

@@ -96,9 +96,9 @@ class _Reader:
             self.seen.add(uuid)
         b = self.b
         kind = obj.get("type")
+        b.seen_at(obj.get("timestamp"))
         if kind not in ("user", "assistant"):
             return  # summary, system, progress, attachment, queue-operation, snapshots, unknown ...
-        b.seen_at(obj.get("timestamp"))
         if not sidechain:
             if not b.session_id:
                 b.session_id = as_str(obj.get("sessionId"))

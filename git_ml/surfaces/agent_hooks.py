@@ -82,10 +82,7 @@ def session_end(args: Sequence[str]) -> int:
     transcript = _field(data, "transcript_path", "transcriptPath")
     mark_ended(layout, agent, sid, transcript or None, _field(data, "reason") or None)
     if transcript and os.path.isfile(transcript):
-        from git_ml.detach import spawn_detached
-
-        spawn_detached(["session", "ingest", transcript, "--agent", agent], cwd=layout.worktree,
-                       log=layout.state / "sessions.log")
+        _spawn(layout, ["session", "ingest", transcript, "--agent", agent])
     else:
         _kick_sweep(layout)  # no transcript named: the sweep finds it in the agent's folder
     return 0
@@ -118,6 +115,24 @@ def prompt_submit(args: Sequence[str]) -> int:
         return 0
     mark_active(layout, agent, sid, _field(data, "transcript_path", "transcriptPath") or None)
     return 0
+
+
+def _spawn(layout: Layout, argv: list[str]) -> None:
+    """Start ``git ml <argv>`` detached, its output in ``state/sessions.log``."""
+    from git_ml.detach import spawn_detached
+
+    if not os.environ.get("GIT_ML_NO_DETACH"):
+        spawn_detached(argv, cwd=layout.worktree, log=layout.state / "sessions.log")
+        return
+    # In the foreground (tests, debugging) the child would write to our stdout, which the agent reads.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        spawn_detached(argv, cwd=layout.worktree, log=layout.state / "sessions.log")
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _kick_sweep(layout: Layout) -> None:

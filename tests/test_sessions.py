@@ -189,8 +189,9 @@ def test_sweep_captures_missed_sessions_once_and_leaves_live_ones(gm, tmp_path):
     x = Codex(repo, session_id="codex-crashed")
     x.prompt("Refactor the CLI")
     codex = x.write(day / "rollout-2026-01-05T10-00-00-codex-crashed.jsonl")
-    for p in (crashed, marked, elsewhere, codex):
+    for p in (crashed, elsewhere, codex):
         _age(p, 600)
+    _age(marked, 300)  # quiet, but its session is marked active and idle only for a while
     mark_active(layout, "claude", "marked")
     lines = sweep(layout, store)
     assert sorted(r.session_id for r in store.read("sessions")) == ["codex-crashed", "crashed"]
@@ -205,6 +206,9 @@ def test_sweep_captures_missed_sessions_once_and_leaves_live_ones(gm, tmp_path):
     assert len(sweep(layout, store)) == 2
     recs = {r.session_id: r for r in store.read("sessions")}
     assert recs["crashed"].prompts[-1] == "Resumed" and "live" in recs and "marked" not in recs
+    # a marked session whose transcript has been idle for long was killed: captured after all
+    assert sweep(layout, store, now=time.time() + 3600) == [f"captured claude session marked: 1 prompt(s), "
+                                                            "1 file(s) modified, 0 commit(s)"]
 
 
 def test_a_dozen_sessions_ending_at_once_lose_nothing(gm, tmp_path):

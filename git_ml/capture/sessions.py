@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 MARKERS = "agent-sessions"
 STALE_AFTER = 12 * 3600.0  # an active marker not touched for this long belongs to a dead session
 QUIET_SECONDS = 60.0  # a transcript written to more recently is still in use: the sweep leaves it
+ACTIVE_IDLE = 600.0  # ... and so is a marked-active session's transcript written to this recently
 SETTLE_SECONDS = 5.0  # how long a capture right after SessionEnd waits for the transcript to settle
 SWEEP_LIMIT = 50  # transcripts captured by one sweep (the rest wait for the next one)
 COMMIT_SLACK = 120  # seconds after a session's last record in which its commits still count
@@ -355,8 +356,10 @@ def _worktrees(layout: Layout) -> list[Path]:
 
 def sweep(layout: Layout, store: "Store", *, quiet: float = QUIET_SECONDS, now: float | None = None) -> list[str]:
     """Capture this repository's sessions whose end hook never fired: transcripts in the agents'
-    folders that are new or changed since their last capture and quiet for ``quiet`` seconds, and
-    whose session is not marked active. One sweep at a time; returns one line per capture."""
+    folders that are new or changed since their last capture and quiet for ``quiet`` seconds
+    (ACTIVE_IDLE when the session is marked active: a killed session's marker stays behind, so a
+    marker alone does not protect a transcript for ever). One sweep at a time; returns one line
+    per capture."""
     from filelock import FileLock, Timeout
 
     from git_ml.capture.agents import adapters
@@ -381,7 +384,8 @@ def sweep(layout: Layout, store: "Store", *, quiet: float = QUIET_SECONDS, now: 
                 prev = captured.get(str(f))
                 if prev and prev.get("size") == st.st_size and prev.get("mtime_ns") == st.st_mtime_ns:
                     continue
-                if now - st.st_mtime < quiet or any(sid in f.name for sid in active):
+                idle = now - st.st_mtime
+                if idle < quiet or (idle < ACTIVE_IDLE and any(sid in f.name for sid in active)):
                     continue
                 todo.append((f, adapter, prev))
         if not todo:

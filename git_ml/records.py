@@ -125,6 +125,7 @@ class SessionRecord(Record, kw_only=True, omit_defaults=True):
     end_reason: str | None = None
     branch: str | None = None
     prompts: list[str] = []  # first is the task; later prompts follow
+    prompt_files: list[list[str]] = []  # files read or modified while answering prompts[i]
     files_read: list[str] = []
     files_modified: list[str] = []
     commands: list[str] = []

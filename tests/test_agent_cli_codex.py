@@ -1,0 +1,94 @@
+"""The real OpenAI Codex CLI (npm @openai/codex) in a scratch repository with git-ml's hooks in
+.codex/hooks.json: `codex exec` fires SessionStart and UserPromptSubmit (our active-session marker),
+writes a real rollout, then waits for a network that never comes and is killed. The session's end
+hook never fired, which is what the sweep is for: it captures the rollout. Skipped only when
+`codex` is not on PATH and CI is not set.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_gitml
+from git_ml.capture.sessions import ACTIVE_IDLE, sweep
+from git_ml.layout import find_layout
+from git_ml.store import Store
+
+CODEX = shutil.which("codex")
+pytestmark = [
+    pytest.mark.agent_cli,
+    pytest.mark.skipif(CODEX is None and not os.environ.get("CI"), reason="codex CLI not on PATH (npm i @openai/codex)"),
+]
+
+
+@pytest.fixture
+def hooked_repo(repo, on_path, tmp_path, monkeypatch):
+    assert CODEX, "the codex CLI must be on PATH in CI"
+    if importlib.util.find_spec("git_ml.surfaces.hooks") is None:
+        # no hook dispatcher in this checkout: a git-ml that sends `hook ...` to the agent hooks
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        exe = bindir / "git-ml"
+        exe.write_text(
+            f"#!/bin/sh\nexport PYTHONPATH={ROOT}\nif [ \"$1\" = hook ]; then shift; exec {sys.executable} -c "
+            "'import sys; from git_ml.surfaces.agent_hooks import run; sys.exit(run(sys.argv[1], sys.argv[2:]))' \"$@\"; fi\n"
+            f"exec {sys.executable} -m git_ml \"$@\"\n")
+        exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    out = run_gitml(repo, "install-agent", "codex")
+    assert out.returncode == 0, out.stderr.decode()
+    assert "trust" in out.stdout.decode()
+    # Codex reads a project's .codex/ only in a trusted project (the user's ~/.codex/config.toml)
+    codex_home = Path(os.environ["HOME"]) / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+    return repo
+
+
+def test_a_real_codex_session_killed_before_its_end_is_swept_up(hooked_repo):
+    repo = hooked_repo
+    prompt = "Say hello to the git-ml integration test"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEX_", "ANTHROPIC_"))}
+    env["TERM"] = "dumb"
+    proc = subprocess.Popen([CODEX, "exec", "--dangerously-bypass-hook-trust", "--skip-git-repo-check", prompt],
+                            cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    layout = find_layout(repo)
+    markers = layout.state / "agent-sessions"
+    rollouts = Path(os.environ["HOME"]) / ".codex" / "sessions"
+    deadline = time.monotonic() + 60
+    try:
+        # the prompt hook has fired and the rollout holds the prompt: the session is under way
+        while time.monotonic() < deadline:
+            files = list(rollouts.rglob("rollout-*.jsonl")) if rollouts.is_dir() else []
+            if list(markers.glob("codex-*.active")) and files and prompt in files[0].read_text():
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)  # the network never comes: kill it, as a crash would
+        output = proc.communicate(timeout=30)[0].decode(errors="replace")
+    (marker,) = markers.glob("codex-*.active")
+    sid = json.loads(marker.read_text())["session_id"]
+    store = Store(layout)
+    assert store.read("sessions") == []
+    # the next session start or commit sweeps; by then the killed session's transcript is idle
+    lines = sweep(layout, store, now=time.time() + ACTIVE_IDLE + 60)
+    assert len(lines) == 1, output[-2000:]
+    (rec,) = store.read("sessions")
+    assert rec.agent == "codex" and rec.session_id == sid and rec.prompts == [prompt]
+    assert rec.agent_version and rec.started_at
+    assert layout.episode_file(sid).exists()
+    assert sweep(layout, store, now=time.time() + ACTIVE_IDLE + 60) == []  # captured once

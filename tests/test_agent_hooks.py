@@ -99,7 +99,12 @@ def test_start_prompt_end_markers_and_a_detached_capture(gm, tmp_path):
     # the capture runs in a detached child: not done when the hook answered, done soon after
     assert not layout.tracked_file("sessions").exists()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not store.read("sessions"):
+    log = layout.state / "sessions.log"
+    # the child appends the record, trains the episode expert, then logs: wait for all three
+    while time.monotonic() < deadline and not (
+        store.read("sessions") and layout.episode_file("hook-1").exists()
+        and log.exists() and "captured claude session hook-1" in log.read_text()
+    ):
         time.sleep(0.2)
     (rec,) = store.read("sessions")
     assert rec.session_id == "hook-1" and rec.end_reason == "prompt_input_exit" and rec.files_modified == ["hook.py"]

@@ -207,8 +207,12 @@ def test_sweep_captures_missed_sessions_once_and_leaves_live_ones(gm, tmp_path):
     recs = {r.session_id: r for r in store.read("sessions")}
     assert recs["crashed"].prompts[-1] == "Resumed" and "live" in recs and "marked" not in recs
     # a marked session whose transcript has been idle for long was killed: captured after all
-    assert sweep(layout, store, now=time.time() + 3600) == [f"captured claude session marked: 1 prompt(s), "
+    assert sweep(layout, store, now=time.time() + 3600) == ["captured claude session marked: 1 prompt(s), "
                                                             "1 file(s) modified, 0 commit(s)"]
+    # markers of sessions long gone are pruned
+    mark_ended(layout, "claude", "never-came", None, "other")
+    sweep(layout, store, now=time.time() + 8 * 86400)
+    assert not list((layout.state / "agent-sessions").iterdir())
 
 
 def test_a_dozen_sessions_ending_at_once_lose_nothing(gm, tmp_path):

@@ -36,6 +36,7 @@ QUIET_SECONDS = 60.0  # a transcript written to more recently is still in use: t
 ACTIVE_IDLE = 600.0  # ... and so is a marked-active session's transcript written to this recently
 SETTLE_SECONDS = 5.0  # how long a capture right after SessionEnd waits for the transcript to settle
 SWEEP_LIMIT = 50  # transcripts captured by one sweep (the rest wait for the next one)
+MARKER_TTL = 7 * 86400.0  # the sweep deletes markers older than this
 COMMIT_SLACK = 120  # seconds after a session's last record in which its commits still count
 
 
@@ -116,6 +117,20 @@ def active_session(layout: Layout, *, now: float | None = None) -> str | None:
         return None
     sid = _read_marker(best[1]).get("session_id")
     return sid if isinstance(sid, str) and sid else None
+
+
+def _prune_markers(layout: Layout, now: float) -> None:
+    """Drop markers of sessions long dead (killed sessions, ends whose transcript never came)."""
+    try:
+        entries = list(os.scandir(marker_dir(layout)))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if now - entry.stat().st_mtime > MARKER_TTL:
+                os.unlink(entry.path)
+        except OSError:
+            continue
 
 
 def _active_ids(layout: Layout, now: float) -> set[str]:
@@ -371,6 +386,7 @@ def sweep(layout: Layout, store: "Store", *, quiet: float = QUIET_SECONDS, now: 
         return []  # another sweep is on it
     try:
         now = time.time() if now is None else now
+        _prune_markers(layout, now)
         worktrees = _worktrees(layout)
         captured = _load_captured(layout)
         active = _active_ids(layout, now)

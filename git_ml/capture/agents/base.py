@@ -35,7 +35,7 @@ MAX_TEST_RUNS = 200
 MAX_FILES = 2000
 MAX_NAMED_FILES = 20  # files named by one error
 SMALL_SEARCH = 10  # a Glob/Grep that found at most this many files counts them as read
-SNIFF_BYTES = 64 * 1024
+SNIFF_BYTES = 8 << 20  # a first record (Codex session_meta) can be large
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,20 +73,27 @@ class JsonLines:
 
 
 def head_objects(path: Path, limit: int = 20) -> list[dict[str, Any]]:
-    """The first JSON objects of a file (for format detection), reading at most SNIFF_BYTES."""
+    """The JSON objects on the first ``limit`` lines of a file (for format detection and its
+    cwd), reading at most SNIFF_BYTES."""
+    out: list[dict[str, Any]] = []
     try:
         with open(path, "rb") as fh:
-            data = fh.read(SNIFF_BYTES)
+            budget = SNIFF_BYTES
+            for _ in range(limit):
+                raw = fh.readline(budget)
+                if not raw:
+                    break
+                budget -= len(raw)
+                try:
+                    obj = msgspec.json.decode(raw)
+                except msgspec.DecodeError:
+                    obj = None
+                if isinstance(obj, dict):
+                    out.append(obj)
+                if budget <= 0:
+                    break
     except OSError:
         return []
-    out: list[dict[str, Any]] = []
-    for raw in data.splitlines()[:limit]:
-        try:
-            obj = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
     return out
 
 
@@ -418,11 +425,9 @@ def command_file_effects(command: str, mapper: PathMapper, cwd: str | None) -> t
 # Test output and errors
 
 
-_PYTEST_SUMMARY = re.compile(r"=+ .*?\b(\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected))\b.* in [\d.]+s")
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$", re.M)
 _GO_FAIL = re.compile(r"^--- FAIL: (\S+)", re.M)
 _GO_PKG_FAIL = re.compile(r"^FAIL\s+(\S+)", re.M)
-_GO_OK = re.compile(r"^ok\s+\S+", re.M)
 _CARGO_FAIL = re.compile(r"^test (\S+) \.\.\. FAILED", re.M)
 _JEST_FAIL = re.compile(r"^\s*FAIL\s+(\S+\.[A-Za-z]\w*)\s*$", re.M)
 _FAIL_MARKS = re.compile(r"\b[1-9]\d* failed\b|\btest result: FAILED\b|^FAIL\b|\bTests:\s+\d+ failed|\b[1-9]\d* errors? in\b|^FAILED\b|\bFAILURES!|\bFailures: [1-9]", re.M)

@@ -75,6 +75,9 @@ def test_ingest_a_folder_detects_formats_redacts_and_trains_episodes(gm, tmp_pat
     x.patch("*** Begin Patch\n*** Update File: cli.py\n*** End Patch")
     x.write(folder / "nested" / "rollout-codex-1.jsonl")
     (folder / "notes.jsonl").write_text('{"not": "a transcript"}\n')
+    other_repo = tmp_path / "other-repo"  # a session of another repository on this machine: left out
+    other_repo.mkdir()
+    claude_session(other_repo, "not-ours").write(folder / "not-ours.jsonl")
     lines = ingest_paths(layout, store, [folder])
     assert len(lines) == 2 and all(line.startswith("captured ") for line in lines)
     by_id = {r.session_id: r for r in store.read("sessions")}
@@ -102,6 +105,9 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(gm, tmp_path):
         ingest_paths(layout, store, [x.write(tmp_path / "r.jsonl")], agent="claude")
     (tmp_path / "empty").mkdir()
     with pytest.raises(GitMLError, match="no Claude Code or Codex transcripts"):
+        ingest_paths(layout, store, [tmp_path / "empty"])
+    claude_session(tmp_path, "elsewhere").write(tmp_path / "empty" / "elsewhere.jsonl")
+    with pytest.raises(GitMLError, match="1 belong to other repositories"):
         ingest_paths(layout, store, [tmp_path / "empty"])
     assert not layout.tracked_file("sessions").exists()
 

@@ -309,9 +309,12 @@ def save_episode(layout: Layout, record: "SessionRecord", commits: Sequence["Com
 # Ingest and sweep
 
 
-def _candidates(paths: Sequence[Path], agent: str | None) -> list[tuple[Path, "AgentAdapter"]]:
+def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None) -> list[tuple[Path, "AgentAdapter"]]:
+    """The transcripts to capture, with their adapters. A folder is walked; in it, a transcript
+    whose session ran in a folder of this machine outside this repository is left out (a walk of
+    ``~/.claude/projects`` takes this repository's sessions only); a file named is always taken."""
     from git_ml.capture.agents import adapters, detect
-    from git_ml.capture.agents.base import head_objects
+    from git_ml.capture.agents.base import head_objects, inside
 
     known = adapters()
     if agent is not None and agent not in known:
@@ -321,16 +324,24 @@ def _candidates(paths: Sequence[Path], agent: str | None) -> list[tuple[Path, "A
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found = 0
+            found = elsewhere = 0
+            worktrees = _worktrees(layout)
             for f in sorted(p.rglob("*.jsonl")):
                 if "subagents" in f.relative_to(p).parts[:-1]:
                     continue  # read with their parent session
                 ad = forced if forced and forced.sniff(head_objects(f)) else (None if forced else detect(f))
-                if ad is not None:
-                    out.append((f, ad))
-                    found += 1
+                if ad is None:
+                    continue
+                cwd = ad.session_cwd(f)
+                if cwd and os.path.isdir(cwd) and not inside(cwd, worktrees):
+                    elsewhere += 1
+                    continue
+                out.append((f, ad))
+                found += 1
             if not found:
-                raise GitMLError(f"{p}: no {agent or 'Claude Code or Codex'} transcripts in this folder")
+                why = f" ({elsewhere} belong to other repositories)" if elsewhere else ""
+                raise GitMLError(f"{p}: no {agent or 'Claude Code or Codex'} transcripts of this repository in "
+                                 f"this folder{why}")
         elif p.is_file():
             if p.parent.name == "subagents":
                 parent = p.parent.parent.with_suffix(".jsonl")
@@ -353,7 +364,7 @@ def ingest_paths(layout: Layout, store: "Store", paths: Sequence[Path], agent: s
     ``agent`` says it) as redacted SessionRecords with their episode experts. Returns one line per
     transcript. Raises GitMLError (before writing anything) on a missing path or a file that is
     not a transcript."""
-    todo = _candidates(paths, agent)
+    todo = _candidates(layout, paths, agent)
     ctx = _Context(store)
     captured = _load_captured(layout)
     return [capture_file(layout, ctx, path, adapter, captured.get(str(path)))[1] for path, adapter in todo]

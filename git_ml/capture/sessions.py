@@ -261,9 +261,10 @@ def capture_file(layout: Layout, ctx: _Context, path: Path, adapter: "AgentAdapt
         commits=link_commits(record, parsed.commit_refs, ctx.commits),
         captured_at=utc_now(),
     ).with_id()
+    # the episode first: once the record can be read, its expert is there too
+    save_episode(layout, record, [ctx.by_hash[h] for h in record.commits if h in ctx.by_hash])
     ctx.store.append("sessions", [record])
     _stamp_commits(ctx, record)
-    save_episode(layout, record, [ctx.by_hash[h] for h in record.commits if h in ctx.by_hash])
     _note_captured(layout, {str(path): {"size": before.st_size, "mtime_ns": before.st_mtime_ns,
                                         "session_id": sid, "agent": adapter.name,
                                         "end_reason": record.end_reason}})

@@ -3,17 +3,16 @@ agent hooks are installed: its SessionStart, UserPromptSubmit and SessionEnd hoo
 payloads and the session lands in tracked/sessions.jsonl.
 
 Without an account `claude -p` stops at "Not logged in" after writing the prompt; with the scripted
-stand-in model (tests/anthropic_standin.py) it makes real Read, Edit and Bash calls offline.
+stand-in model (tests/anthropic_standin.py) it makes real Read, Edit and Bash calls offline, and
+the commit it makes is stamped by git-ml's post-commit hook and linked to the session.
 Skipped only when `claude` is not on PATH and CI is not set.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from anthropic_standin import StandIn
-from conftest import ROOT, commit_file, git, run_gitml
+from conftest import commit_file, git, run_gitml
 from git_ml.layout import find_layout
 from git_ml.store import Store
 
@@ -31,33 +30,19 @@ pytestmark = [
     pytest.mark.agent_cli,
     pytest.mark.skipif(CLAUDE is None and not os.environ.get("CI"), reason="claude CLI not on PATH (npm i @anthropic-ai/claude-code)"),
 ]
-FULL_INIT = all(importlib.util.find_spec(m) is not None
-                for m in ("git_ml.experts.registry", "git_ml.install", "git_ml.surfaces.hooks"))
 
 
 @pytest.fixture
-def hooked_repo(repo, on_path, tmp_path, monkeypatch):
-    """The scratch repository after `git ml init --agent claude` (or, in a checkout without the
-    git-hook and expert modules, `git ml install-agent claude`)."""
+def hooked_repo(repo, on_path):
+    """The scratch repository after `git ml init --agent claude` (git hooks and agent hooks)."""
     assert CLAUDE, "the claude CLI must be on PATH in CI"
-    if importlib.util.find_spec("git_ml.surfaces.hooks") is None:
-        # no hook dispatcher in this checkout: a git-ml that sends `hook ...` to the agent hooks
-        bindir = tmp_path / "bin"
-        bindir.mkdir()
-        exe = bindir / "git-ml"
-        exe.write_text(
-            f"#!/bin/sh\nexport PYTHONPATH={ROOT}\nif [ \"$1\" = hook ]; then shift; exec {sys.executable} -c "
-            "'import sys; from git_ml.surfaces.agent_hooks import run; sys.exit(run(sys.argv[1], sys.argv[2:]))' \"$@\"; fi\n"
-            f"exec {sys.executable} -m git_ml \"$@\"\n")
-        exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     commit_file(repo, "calc.py", "def add(a, b):\n    return a - b\n", "Add calc")
     commit_file(repo, "tests/test_calc.py", "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
                 "Test calc")
     (repo / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
     git(repo, "add", "pytest.ini")
     git(repo, "commit", "-q", "-m", "pytest config")
-    out = run_gitml(repo, *(["init", "--agent", "claude"] if FULL_INIT else ["install-agent", "claude"]))
+    out = run_gitml(repo, "init", "--agent", "claude")
     assert out.returncode == 0, out.stderr.decode()
     settings = json.loads((repo / ".claude" / "settings.json").read_text())
     assert {"SessionEnd", "SessionStart", "UserPromptSubmit"} <= set(settings["hooks"])
@@ -126,12 +111,8 @@ def test_real_tool_calls_through_the_stand_in_model(hooked_repo):
     assert (failed.runner, failed.targets, failed.outcome) == ("pytest", ["tests/test_calc.py"], "failed")
     assert passed.outcome == "passed"
     assert any("calc.py" in e.fixed_by for e in rec.errors)
+    # the post-commit hook stamped the commit with the active session; the capture linked it
     head = git(repo, "rev-parse", "HEAD").strip()
-    if head not in rec.commits:
-        # no post-commit hook in this checkout: record the commit, then capture the session again
-        assert run_gitml(repo, "backfill").returncode == 0
-        transcript = next((Path(os.environ["HOME"]) / ".claude" / "projects").glob(f"*/{rec.session_id}.jsonl"))
-        assert run_gitml(repo, "session", "ingest", str(transcript)).returncode == 0
-        (rec,) = store.read("sessions")
     assert rec.commits == [head]
+    assert {c.hash: c.session_id for c in store.read("commits")}[head] == rec.session_id
     assert git(repo, "status", "--porcelain", "--untracked-files=no").strip() == ""

@@ -7,19 +7,16 @@ hook never fired, which is what the sweep is for: it captures the rollout. Skipp
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_gitml
+from conftest import run_gitml
 from git_ml.capture.sessions import ACTIVE_IDLE, sweep
 from git_ml.layout import find_layout
 from git_ml.store import Store
@@ -32,19 +29,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def hooked_repo(repo, on_path, tmp_path, monkeypatch):
+def hooked_repo(repo, on_path):
     assert CODEX, "the codex CLI must be on PATH in CI"
-    if importlib.util.find_spec("git_ml.surfaces.hooks") is None:
-        # no hook dispatcher in this checkout: a git-ml that sends `hook ...` to the agent hooks
-        bindir = tmp_path / "bin"
-        bindir.mkdir()
-        exe = bindir / "git-ml"
-        exe.write_text(
-            f"#!/bin/sh\nexport PYTHONPATH={ROOT}\nif [ \"$1\" = hook ]; then shift; exec {sys.executable} -c "
-            "'import sys; from git_ml.surfaces.agent_hooks import run; sys.exit(run(sys.argv[1], sys.argv[2:]))' \"$@\"; fi\n"
-            f"exec {sys.executable} -m git_ml \"$@\"\n")
-        exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     out = run_gitml(repo, "install-agent", "codex")
     assert out.returncode == 0, out.stderr.decode()
     assert "trust" in out.stdout.decode()

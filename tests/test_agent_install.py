@@ -85,8 +85,7 @@ def test_uninstall_deletes_a_file_that_held_only_our_hooks(layout, on_path):
     install_agent(layout, "codex")
     lines = uninstall_agents(layout)
     assert len(lines) == 2
-    assert not (layout.worktree / ".claude/settings.json").exists()
-    assert not (layout.worktree / ".codex/hooks.json").exists()
+    assert not (layout.worktree / ".claude").exists() and not (layout.worktree / ".codex").exists()
 
 
 def test_codex_hooks_carry_the_agent_and_a_trust_note(layout, on_path):

@@ -12,6 +12,7 @@ PATH), or this interpreter with ``-m git_ml`` when no executable is found.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -159,5 +160,7 @@ def uninstall_agents(layout: Layout) -> list[str]:
             _save(path, data)
         else:
             path.unlink()  # it held nothing but our hooks
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # and its folder, when nothing else is in it
         lines.append(f"{agent}: removed {removed} git-ml hook(s) from {rel.as_posix()}")
     return lines

@@ -270,3 +270,15 @@ def test_ordinary_commands_are_not_test_runs(tmp_path):
     for cmd in ("ls -la", "git status", "npm install", "cat tests/test_a.py", "echo pytest"):
         t.bash(cmd, "")
     assert parse(t.write(tmp_path / "s.jsonl")).record.test_runs == []
+
+
+def test_a_tool_output_spilled_to_a_file_is_read_from_it(tmp_path):
+    spilled = tmp_path / "tool-results" / "toolu_x.txt"
+    spilled.parent.mkdir()
+    spilled.write_text("." * 300_000 + "\nFAILED tests/test_big.py::test_one - assert 0\n1 failed, 99 passed in 9.1s\n")
+    t = Claude(CWD)
+    t.prompt("Run everything")
+    t.bash("pytest", "<persisted-output>\nThis tool result was too large (300100 characters, 293 KB).\n"
+           f"Full output saved to: {spilled}\nPreview (first 2KB):\n.....\n...\n</persisted-output>")
+    (run,) = parse(t.write(tmp_path / "s.jsonl")).record.test_runs
+    assert (run.outcome, run.failed) == ("failed", ["tests/test_big.py::test_one"])

@@ -44,6 +44,26 @@ _RESULT_SCAN = 256 * 1024  # characters of one tool output that are scanned for 
 _NOT_PROMPTS = ("<local-command-", "<bash-stdout>", "<bash-stderr>", "[Request interrupted",
                 "Caveat: The messages below", "<system-reminder>", "<task-notification>")
 _COMMAND_TAGS = re.compile(r"<command-(name|args)>(.*?)</command-\1>", re.S)
+_PERSISTED = re.compile(r"Full output saved to: (\S+)")
+
+
+def _full_output(text: str) -> str:
+    """A large tool output Claude Code spilled to a file (``<persisted-output>`` with a preview in
+    the transcript): its head and tail, which hold what matters (errors, test summaries)."""
+    m = _PERSISTED.search(text) if "<persisted-output>" in text else None
+    if m is None:
+        return text
+    half = _RESULT_SCAN // 2
+    try:
+        with open(m.group(1), "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(half if size > _RESULT_SCAN else _RESULT_SCAN)
+            if size > _RESULT_SCAN:
+                fh.seek(size - half)
+                data += b"\n...\n" + fh.read(half)
+    except OSError:
+        return text
+    return data.decode("utf-8", "replace")
 
 
 def _text_of(content: Any) -> str:
@@ -166,11 +186,11 @@ class _Reader:
             b.modified(m.rel(tur["filePath"], cwd))
         if name in _EDIT_TOOLS and not is_error:
             b.modified(m.rel(arg, cwd))
-        text = _text_of(block.get("content"))[:_RESULT_SCAN]
+        text = _full_output(_text_of(block.get("content"))[:_RESULT_SCAN])
         if name in _SHELL_TOOLS:
             output = text
             if not is_error and tur:
-                output = (as_str(tur.get("stdout")) + "\n" + as_str(tur.get("stderr"))).strip() or text
+                output = _full_output((as_str(tur.get("stdout")) + "\n" + as_str(tur.get("stderr"))).strip()) or text
             b.command_result(arg, cwd, output[:_RESULT_SCAN], is_error=is_error,
                              interrupted=tur.get("interrupted") is True, ts=ts, tool=name)
             return

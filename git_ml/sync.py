@@ -388,17 +388,26 @@ def sync(layout: Layout, store: Store, remote: str | None = None) -> SyncReport:
 
 
 def import_fetched(layout: Layout, store: Store) -> dict[str, int]:
-    """Import writer refs that a plain ``git fetch``/``git pull`` brought (post-merge).
+    """Import writer refs that a plain ``git fetch``/``git pull`` brought (the hooks' worker).
 
-    Returns what was imported; does nothing when a sync holds the lock (it imports them itself).
+    Returns what was imported. Cheap when nothing changed: the writer refs seen last time are
+    kept in ``state/sync-imported`` and an unchanged set costs one ``git for-each-ref`` (``git ml
+    sync`` always imports in full). Does nothing while a sync runs: it imports them itself.
     """
     if not layout.is_initialized():
         return {}
     from filelock import Timeout
 
+    seen = layout.state / "sync-imported"
     try:
         with _lock(layout, 0):
-            return _import_all(layout, store, writer_id(layout))[0]
+            refs = {**_refs(layout, WRITERS), **_refs(layout, REMOTES)}
+            snapshot = "".join(f"{sha} {name}\n" for name, sha in sorted(refs.items()))
+            if seen.exists() and seen.read_text() == snapshot:
+                return {}
+            imported = _import_all(layout, store, writer_id(layout))[0]
+            seen.write_text(snapshot)
+            return imported
     except Timeout:
         return {}
 

@@ -352,7 +352,8 @@ def _update_once(layout: Layout) -> None:
     from git_ml.store import Store
 
     store = Store(layout)
-    for module, func in (("git_ml.experts.registry", "update"), ("git_ml.capture.sessions", "sweep")):
+    for module, func in (("git_ml.sync", "import_fetched"), ("git_ml.experts.registry", "update"),
+                         ("git_ml.capture.sessions", "sweep")):
         try:
             target = getattr(__import__(module, fromlist=[func]), func)
         except (ImportError, AttributeError):

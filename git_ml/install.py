@@ -23,7 +23,7 @@ from pathlib import Path
 
 from git_ml.layout import GitMLError, Layout
 
-HOOK_NAMES = ("post-commit", "post-rewrite", "post-merge", "pre-push")
+HOOK_NAMES = ("post-commit", "post-rewrite", "post-merge", "pre-push", "post-applypatch")
 MARKER = "GIT-ML-HOOK"  # a file with this word in its first lines is ours
 CHAINED_SUFFIX = ".git-ml-chained"
 PRE_COMMIT_LEGACY = ".legacy"  # where pre-commit moves a hook it found (it runs it first)
@@ -49,7 +49,7 @@ fi
 # git-ml's own git calls and its background workers set GIT_ML_INTERNAL: no re-entry.
 [ "${GIT_ML_INTERNAL:-}" = 1 ] && exit "$status"
 
-if [ "$hook" = post-commit ]; then
+if [ "$hook" = post-commit ] || [ "$hook" = post-applypatch ]; then
   # Inside a rebase every pick fires post-commit; post-rewrite records them all at the end.
   gd=$(git rev-parse --git-dir 2>/dev/null) &&
     { [ -d "$gd/rebase-merge" ] || [ -f "$gd/rebase-apply/rebasing" ]; } && exit "$status"
@@ -139,7 +139,8 @@ def _write_script(path: Path, content: str) -> None:
 
 
 def install_hooks(layout: Layout, *, exe: str | None = None) -> list[str]:
-    """Install post-commit, post-rewrite, post-merge and pre-push; returns what was done.
+    """Install post-commit, post-rewrite, post-merge, pre-push and post-applypatch (``git am``
+    commits fire it instead of post-commit); returns what was done.
 
     ``exe`` defaults to :func:`find_executable`. A foreign hook is chained, never clobbered.
     """

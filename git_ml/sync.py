@@ -25,7 +25,6 @@ import secrets
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import msgspec
 
@@ -168,7 +167,7 @@ def _ref_lines(layout: Layout, commits: Iterable[str]) -> Iterator[tuple[str, st
             pos += size + 1
 
 
-def _versions(kind: str, blob: bytes) -> Iterator[tuple[_Version, bytes]]:
+def _versions(blob: bytes) -> Iterator[tuple[_Version, bytes]]:
     dec = msgspec.json.Decoder(_Version)
     for line in blob.splitlines():
         if not line.strip():
@@ -195,7 +194,7 @@ def _local_ranks(store: Store, kind: str) -> dict[str, tuple]:
     ranks: dict[str, tuple] = {}
     path = store.path(kind)
     if path.exists():
-        for v, _ in _versions(kind, path.read_bytes()):
+        for v, _ in _versions(path.read_bytes()):
             _best(ranks, kind, v)
     return ranks
 
@@ -214,7 +213,7 @@ def _import_refs(layout: Layout, store: Store, refs: dict[str, str], *, skip: se
     fresh: dict[str, list[Record]] = {kind: [] for kind in TRACKED_KINDS}
     for _, kind, blob in _ref_lines(layout, commits):
         dec = msgspec.json.Decoder(TRACKED_KINDS[kind])
-        for v, line in _versions(kind, blob):
+        for v, line in _versions(blob):
             if not _best(local[kind], kind, v):
                 continue
             try:
@@ -238,7 +237,7 @@ def _import_all(layout: Layout, store: Store, own: str) -> tuple[dict[str, int],
 # publish
 
 
-def _publishable(kind: str, rec: Record) -> bool:
+def _publishable(rec: Record) -> bool:
     # Backfilled commits are rebuilt from git history by every clone: they need not travel.
     return not (isinstance(rec, CommitRecord) and rec.source == "backfill")
 
@@ -287,10 +286,10 @@ def publish_local(layout: Layout, store: Store, writer: str, *, remote_copy: str
         body = blobs.get(kind, b"")
         if commit == base:
             body = blob
-            for v, _ in _versions(kind, blob):
+            for v, _ in _versions(blob):
                 _best(ranks[kind], kind, v)
         else:
-            lines = [line + b"\n" for v, line in _versions(kind, blob) if _best(ranks[kind], kind, v)]
+            lines = [line + b"\n" for v, line in _versions(blob) if _best(ranks[kind], kind, v)]
             if lines and body and not body.endswith(b"\n"):
                 body += b"\n"
             body += b"".join(lines)
@@ -299,13 +298,13 @@ def publish_local(layout: Layout, store: Store, writer: str, *, remote_copy: str
     others = sorted({sha for name, sha in {**_refs(layout, WRITERS), **_refs(layout, REMOTES)}.items()
                      if name.rsplit("/", 1)[-1] != writer})
     for _, kind, blob in _ref_lines(layout, others):
-        for v, _ in _versions(kind, blob):
+        for v, _ in _versions(blob):
             _best(ranks[kind], kind, v)
     published: dict[str, int] = {}
     for kind in TRACKED_KINDS:
         lines = []
         for rec in store.read(kind):
-            if not _publishable(kind, rec):
+            if not _publishable(rec):
                 continue
             v = _Version(id=rec.id, source=getattr(rec, "source", ""),
                          captured_at=getattr(rec, "captured_at", ""))
@@ -389,17 +388,26 @@ def sync(layout: Layout, store: Store, remote: str | None = None) -> SyncReport:
 
 
 def import_fetched(layout: Layout, store: Store) -> dict[str, int]:
-    """Import writer refs that a plain ``git fetch``/``git pull`` brought (post-merge).
+    """Import writer refs that a plain ``git fetch``/``git pull`` brought (the hooks' worker).
 
-    Returns what was imported; does nothing when a sync holds the lock (it imports them itself).
+    Returns what was imported. Cheap when nothing changed: the writer refs seen last time are
+    kept in ``state/sync-imported`` and an unchanged set costs one ``git for-each-ref`` (``git ml
+    sync`` always imports in full). Does nothing while a sync runs: it imports them itself.
     """
     if not layout.is_initialized():
         return {}
     from filelock import Timeout
 
+    seen = layout.state / "sync-imported"
     try:
         with _lock(layout, 0):
-            return _import_all(layout, store, writer_id(layout))[0]
+            refs = {**_refs(layout, WRITERS), **_refs(layout, REMOTES)}
+            snapshot = "".join(f"{sha} {name}\n" for name, sha in sorted(refs.items()))
+            if seen.exists() and seen.read_text() == snapshot:
+                return {}
+            imported = _import_all(layout, store, writer_id(layout))[0]
+            seen.write_text(snapshot)
+            return imported
     except Timeout:
         return {}
 

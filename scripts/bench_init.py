@@ -76,7 +76,7 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     done.set()
     sampler.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-500:]}")
+        raise RuntimeError(f"{' '.join(cmd[-3:])} failed ({proc.returncode}): {err.decode()[-300:].strip()}")
     maxrss_kib = int(out.decode().split()[-1])
     return {"wall_s": round(wall, 2), "peak_tree_mib": round(peak / 2**20, 1),
             "max_process_mib": round(maxrss_kib / 1024, 1)}
@@ -131,18 +131,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"print(backfill(l, Store(l), numstat={numstat}))"]
 
     results: dict = {"repo": args.source, "head": head, "commits": commits, "runs": args.runs}
-    results["git_log_name_status"] = best_of(
-        args.runs, ["git", "log", "--no-merges", "-M", "--name-status"], clone)
-    results["backfill_numstat_off"] = best_of(args.runs, backfill_cmd(False), clone, env, fresh_layout)
-    results["backfill_numstat_on"] = best_of(1, backfill_cmd(True), clone, env, fresh_layout)
-    results["git_ml_backfill_cli"] = best_of(args.runs, [*gitml, "backfill"], clone, env, fresh_layout)
-    results["backfill_again_noop"] = best_of(args.runs, [*gitml, "backfill"], clone, env)
+    steps = [
+        ("git_log_name_status", args.runs, ["git", "log", "--no-merges", "-M", "--name-status"], None, None),
+        ("backfill_numstat_off", args.runs, backfill_cmd(False), env, fresh_layout),
+        ("backfill_numstat_on", 1, backfill_cmd(True), env, fresh_layout),
+        ("git_ml_backfill_cli", args.runs, [*gitml, "backfill"], env, fresh_layout),
+        ("git_ml_backfill_again", args.runs, [*gitml, "backfill"], env, None),
+    ]
     if not args.skip_init:
-        results["git_ml_init_no_hooks"] = best_of(1, [*gitml, "init", "--no-hooks"], clone, env, fresh)
-    base = results["git_log_name_status"]["wall_s"]
-    for key, r in results.items():
-        if isinstance(r, dict) and "wall_s" in r:
-            r["x_git_log"] = round(r["wall_s"] / base, 2)
+        steps.append(("git_ml_init_no_hooks", 1, [*gitml, "init", "--no-hooks"], env, fresh))
+    for name, runs, cmd, cmd_env, before in steps:
+        try:
+            results[name] = best_of(runs, cmd, clone, cmd_env, before)
+        except RuntimeError as exc:
+            results[name] = {"error": str(exc)}
+        base = results["git_log_name_status"]["wall_s"]
+        if "wall_s" in results[name]:
+            results[name]["x_git_log"] = round(results[name]["wall_s"] / base, 2)
+        print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

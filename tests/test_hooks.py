@@ -180,6 +180,43 @@ def test_rebase_records_each_rewritten_commit_once(repo, on_path):
     _clean(repo)
 
 
+def test_commit_made_at_a_rebase_edit_stop_is_recorded(repo, on_path):
+    _init(repo)
+    git(repo, "checkout", "-q", "-b", "topic")
+    _commit(repo, "t1.txt", "1\n", "topic 1")
+    _commit(repo, "t2.txt", "2\n", "topic 2")
+    git(repo, "checkout", "-q", "main")
+    _commit(repo, "main.txt", "m\n", "main moves on")
+    git(repo, "checkout", "-q", "topic")
+    env = dict(os.environ, GIT_SEQUENCE_EDITOR="sed -i 1s/^pick/edit/")
+    out = subprocess.run(["git", "rebase", "-q", "-i", "main"], cwd=repo, capture_output=True, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    extra, err = _commit(repo, "extra.txt", "x\n", "made at the edit stop")
+    assert err == ""
+    assert extra not in {c.hash for c in _records(repo)}  # post-commit waits for post-rewrite
+    out = subprocess.run(["git", "rebase", "--continue"], cwd=repo, capture_output=True)
+    assert out.returncode == 0, out.stderr.decode()
+    recorded = {c.hash: c for c in _records(repo)}
+    for sha in git(repo, "rev-list", "main..topic").split():
+        assert recorded[sha].branch == "topic"
+    assert recorded[extra].message == "made at the edit stop"
+    _clean(repo)
+
+
+def test_git_am_commits_are_recorded(repo, on_path, tmp_path):
+    _init(repo)
+    git(repo, "checkout", "-q", "-b", "patches")
+    _commit(repo, "p.txt", "p\n", "a patch")
+    git(repo, "format-patch", "-q", "-1", "-o", str(tmp_path / "mbox"))
+    git(repo, "checkout", "-q", "main")
+    _commit(repo, "main.txt", "m\n", "main work")
+    patch = next((tmp_path / "mbox").iterdir())
+    out = subprocess.run(["git", "am", "-q", str(patch)], cwd=repo, capture_output=True)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr.decode()
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert {c.hash: c for c in _records(repo)}[head].message == "a patch"
+
+
 def test_post_rewrite_without_stdin_recovers_amend_from_reflog(repo, on_path):
     _init(repo)
     old, _ = _commit(repo, "r.txt", "r\n", "before")

@@ -321,3 +321,42 @@ def test_sync_inside_the_hooks_child_lock(world):
     with FileLock(str(layout.state / "sync.lock"), timeout=0):
         report = sync_mod.sync(layout, Store(layout))
     assert report.pushed and sum(report.published.values()) == 4
+
+
+def test_push_and_pull_carry_the_data_once_hooks_are_installed(world, monkeypatch):
+    """git ml init, then only everyday git: push publishes (pre-push), pull imports (post-merge)."""
+    remote, a, b = world
+    monkeypatch.setenv("GIT_ML_NO_DETACH", "1")  # the hooks' background work, in the foreground
+    for clone in (a, b):
+        out = run_gitml(clone, "init")
+        assert out.returncode == 0, out.stderr.decode()
+        assert "refs/git-ml/remotes/origin/*" in out.stdout.decode()
+        assert "+refs/git-ml/writers/*:refs/git-ml/remotes/origin/*" in git(
+            clone, "config", "--get-all", "remote.origin.fetch")
+    sha = commit_file(a, "feature.txt", "x\n", "Add feature")
+    git(a, "push", "-q", "origin", "main")
+    writer_a = git(a, "config", "git-ml.writer").strip()
+    assert git(remote, "for-each-ref", f"refs/git-ml/writers/{writer_a}") != ""
+    status = git(b, "status", "--porcelain", "--untracked-files=all")
+    git(b, "pull", "-q", "--no-rebase", "--no-edit")
+    got = {c.hash: c for c in Store(find_layout(b)).read("commits")}
+    assert got[sha].source == "hook" and got[sha].branch == "main"
+    assert git(b, "status", "--porcelain", "--untracked-files=all") == status
+    # uninstall removes the refspec and keeps the data.
+    out = run_gitml(b, "uninstall")
+    assert out.returncode == 0, out.stderr.decode()
+    assert "git-ml" not in git(b, "config", "--get-all", "remote.origin.fetch")
+    assert sha in {c.hash for c in Store(find_layout(b)).read("commits")}
+
+
+def test_import_fetched_skips_unchanged_refs(world):
+    _, a, b = world
+    _capture(a, "alpha")
+    _sync(a)
+    layout_b = find_layout(b)
+    store_b = _setup(b)
+    git(b, "fetch", "-q", "origin", "+refs/git-ml/writers/*:refs/git-ml/remotes/origin/*")
+    assert sum(sync_mod.import_fetched(layout_b, store_b).values()) == 4
+    store_b.path("sessions").unlink()
+    assert sync_mod.import_fetched(layout_b, store_b) == {}  # same refs as last time: not re-read
+    assert "imported 1 record(s)" in _sync(b)  # a sync always imports in full

@@ -11,8 +11,8 @@ Rules every hook here keeps:
 * it exits at once when ``GIT_ML_INTERNAL=1`` (git-ml's own git calls and workers), except for
   the worker entry points themselves.
 
-Hooks: ``post-commit``, ``post-rewrite`` (``amend``/``rebase``, old/new pairs on stdin),
-``post-merge``, ``pre-push``; internal: ``worker`` and ``sync`` (the detached children);
+Hooks: ``post-commit`` (and ``post-applypatch``, which ``git am`` fires instead),
+``post-rewrite`` (``amend``/``rebase``, old/new pairs on stdin), ``post-merge``, ``pre-push``; internal: ``worker`` and ``sync`` (the detached children);
 agent hooks (``session-*``, ``prompt-*``, ``agent-*``...) go to :mod:`git_ml.surfaces.agent_hooks`.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from git_ml.detach import REENTRY_ENV, spawn_detached
 from git_ml.layout import GitMLError, Layout, find_layout
 
-GIT_HOOKS = ("post-commit", "post-rewrite", "post-merge", "pre-push")
+GIT_HOOKS = ("post-commit", "post-rewrite", "post-merge", "pre-push", "post-applypatch")
 CHILDREN = ("worker", "sync")  # run detached, with GIT_ML_INTERNAL=1 set
 AGENT_PREFIXES = ("session-", "prompt", "agent-", "claude-", "codex-", "stop", "pre-tool", "post-tool")
 DEFAULT_TIMEOUT = 10.0  # seconds, as the shell scripts' default (GIT_ML_HOOK_TIMEOUT)
@@ -113,7 +113,7 @@ def _dispatch(name: str, args: list[str]) -> int:
             return 0  # hooks outlived `.git-ml/` (or a shared hooksPath): nothing to do here
         handler = {
             "post-commit": post_commit, "post-rewrite": post_rewrite, "post-merge": post_merge,
-            "pre-push": pre_push, "worker": worker, "sync": sync_child,
+            "pre-push": pre_push, "post-applypatch": post_commit, "worker": worker, "sync": sync_child,
         }[name]
         return handler(layout, args)
     if name.startswith(AGENT_PREFIXES):
@@ -352,7 +352,8 @@ def _update_once(layout: Layout) -> None:
     from git_ml.store import Store
 
     store = Store(layout)
-    for module, func in (("git_ml.experts.registry", "update"), ("git_ml.capture.sessions", "sweep")):
+    for module, func in (("git_ml.sync", "import_fetched"), ("git_ml.experts.registry", "update"),
+                         ("git_ml.capture.sessions", "sweep")):
         try:
             target = getattr(__import__(module, fromlist=[func]), func)
         except (ImportError, AttributeError):

@@ -37,6 +37,11 @@ class Snapshot:
         self._blobs: dict[str, str] = {}
         self._proc: subprocess.Popen | None = None
 
+    def at(self, revision: str) -> "Snapshot":
+        """A snapshot of another revision of the same repository."""
+        git_dir = self._git[self._git.index("--git-dir") + 1] if "--git-dir" in self._git else None
+        return Snapshot(self.cwd, revision, git_dir=git_dir, max_blob=self.max_blob)
+
     # -- tree ------------------------------------------------------------------------------
 
     def _resolve(self, revision: str) -> str:
@@ -73,6 +78,12 @@ class Snapshot:
         if self._files is None:
             self._load_tree()
         return self._sizes.get(path)
+
+    def blob_id(self, path: str) -> str | None:
+        """The git blob id of ``path`` (equal ids mean equal contents), or None when absent."""
+        if self._files is None:
+            self._load_tree()
+        return self._blobs.get(path)
 
     def __contains__(self, path: str) -> bool:
         return self.size(path) is not None

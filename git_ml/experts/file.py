@@ -44,6 +44,7 @@ POOL = 150  # candidates taken from each text channel
 PRF_TOP = 3  # top candidates whose co-change is propagated
 MAX_TEXT = 200_000  # characters of one file indexed as content
 INDEX_VERSION = "1"
+HIST_PATH_REPEAT = 3  # path tokens weigh in a file's history document as in the bench anchor
 SESSION_ROWIDS = 1 << 40  # session rows in ``commits`` sit above every commit's sequence number
 
 SCHEMA = """
@@ -52,8 +53,9 @@ CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NU
     n INTEGER NOT NULL, decay REAL NOT NULL, stamp INTEGER NOT NULL, blob TEXT);
 CREATE TABLE IF NOT EXISTS cochange(a INTEGER, b INTEGER, n INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen(hash TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS hist USING fts5(body);
+CREATE VIRTUAL TABLE IF NOT EXISTS hist USING fts5(ptoks, body);
 CREATE VIRTUAL TABLE IF NOT EXISTS content USING fts5(ptoks, body);
+CREATE VIRTUAL TABLE IF NOT EXISTS pathidx USING fts5(ptoks);
 CREATE VIRTUAL TABLE IF NOT EXISTS commits USING fts5(files UNINDEXED, body);
 """
 
@@ -104,7 +106,7 @@ class FileIndex:
         self.con.close()
 
     def reset(self) -> None:
-        for table in ("meta", "paths", "cochange", "seen", "hist", "content", "commits"):
+        for table in ("meta", "paths", "cochange", "seen", "hist", "content", "pathidx", "commits"):
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
         self.con.executescript(SCHEMA)
         self.set_meta("version", INDEX_VERSION)
@@ -144,6 +146,7 @@ class FileIndex:
         hist_add: dict[int, list[str]] = defaultdict(list)
         co_add: dict[tuple[int, int], int] = defaultdict(int)
         touched: set[int] = set()
+        renamed: set[int] = set()
         commit_rows: list[tuple[int, str, str]] = []
         seen_rows: list[tuple[str]] = []
 
@@ -169,11 +172,13 @@ class FileIndex:
                     pid = by_path.pop(fc.old_path)
                     by_path[fc.path] = pid
                     paths[pid][0] = fc.path
+                    paths[pid][5] = None  # re-index its content under the new path
                     touched.add(pid)
+                    renamed.add(pid)
             live = [fc.path for fc in c.files if fc.status != "D"]
             if not live or len(c.files) > MAX_COMMIT_FILES:
                 continue
-            words = tokens(c.message)
+            words = tokens(c.message, compounds=True)
             ids = list(dict.fromkeys(pid_of(p) for p in live))
             for pid in ids:
                 row = paths[pid]
@@ -189,6 +194,8 @@ class FileIndex:
             if words and not is_bot(c.author):
                 commit_rows.append((seq, " ".join(map(str, ids)), " ".join(words)))
         self._add_sessions(sessions, pid_of, hist_add, touched, commit_rows, seq)
+        for pid in renamed:
+            hist_add.setdefault(pid, [])
         self._write(paths, touched, hist_add, co_add, commit_rows, seen_rows, seq)
         return added
 
@@ -201,7 +208,7 @@ class FileIndex:
             if self.con.execute("SELECT 1 FROM seen WHERE hash = ?", (key,)).fetchone():
                 continue
             self.con.execute("INSERT INTO seen VALUES (?)", (key,))
-            words = tokens(s.prompts[0])
+            words = tokens(s.prompts[0], compounds=True)
             ids = list(dict.fromkeys(pid_of(p) for p in s.files_modified[:MAX_COMMIT_FILES]))
             for pid in ids:
                 hist_add[pid].extend(words)
@@ -222,7 +229,8 @@ class FileIndex:
                 if row:
                     body = f"{row[0]} {body}" if row[0] and body else (row[0] or body)
                     con.execute("DELETE FROM hist WHERE rowid = ?", (pid,))
-                con.execute("INSERT INTO hist(rowid, body) VALUES (?, ?)", (pid, body))
+                ptoks = " ".join(path_tokens(paths[pid][0]) * HIST_PATH_REPEAT)
+                con.execute("INSERT INTO hist(rowid, ptoks, body) VALUES (?, ?, ?)", (pid, ptoks, body))
             con.executemany("INSERT INTO cochange VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET n = n + excluded.n",
                             [(a, b, n) for (a, b), n in sorted(co_add.items())])
             con.executemany("INSERT INTO commits(rowid, files, body) VALUES (?, ?, ?)", commit_rows)
@@ -242,6 +250,7 @@ class FileIndex:
                 if row[1] and row[0] not in files:
                     row[1], row[5] = 0, None
                     con.execute("DELETE FROM content WHERE rowid = ?", (pid,))
+                    con.execute("DELETE FROM pathidx WHERE rowid = ?", (pid,))
                     con.execute("UPDATE paths SET alive = 0, blob = NULL WHERE id = ?", (pid,))
             for path in sorted(files):
                 blob = snapshot.blob_id(path)
@@ -255,9 +264,11 @@ class FileIndex:
                     continue
                 text = snapshot.text(path) or ""
                 body = " ".join(tokens(text[:MAX_TEXT], compounds=True))
+                ptoks = " ".join(path_tokens(path))
                 con.execute("DELETE FROM content WHERE rowid = ?", (pid,))
-                con.execute("INSERT INTO content(rowid, ptoks, body) VALUES (?, ?, ?)",
-                            (pid, " ".join(path_tokens(path)), body))
+                con.execute("DELETE FROM pathidx WHERE rowid = ?", (pid,))
+                con.execute("INSERT INTO content(rowid, ptoks, body) VALUES (?, ?, ?)", (pid, ptoks, body))
+                con.execute("INSERT INTO pathidx(rowid, ptoks) VALUES (?, ?)", (pid, ptoks))
                 row[1], row[5] = 1, blob
                 con.execute("INSERT OR REPLACE INTO paths VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, *row))
 
@@ -272,8 +283,9 @@ class FileIndex:
         """Every table's rows, for comparing two indexes (tests)."""
         out = {}
         for table, order in (("paths", "id"), ("cochange", "a, b"), ("seen", "hash"),
-                             ("hist", "rowid"), ("content", "rowid"), ("commits", "rowid")):
-            cols = "rowid, *" if table in ("hist", "content", "commits") else "*"
+                             ("hist", "rowid"), ("content", "rowid"), ("pathidx", "rowid"),
+                             ("commits", "rowid")):
+            cols = "rowid, *" if table in ("hist", "content", "pathidx", "commits") else "*"
             out[table] = self.con.execute(f"SELECT {cols} FROM {table} ORDER BY {order}").fetchall()
         out["seq"] = self.seq
         return out
@@ -283,11 +295,20 @@ class FileIndex:
     def text_channel(self, table: str, expr: str, limit: int = POOL) -> dict[int, float]:
         if not expr:
             return {}
+        # Filtering dead files in SQL makes FTS5 score row by row (100x slower): filter here.
         sql = f"SELECT rowid, -bm25({table}) FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT ?"
+        paths = self.paths()
+        out: dict[int, float] = {}
         try:
-            return {pid: s for pid, s in self.con.execute(sql, (expr, limit))}
+            for pid, s in self.con.execute(sql, (expr, limit * 4)):
+                row = paths.get(pid)
+                if row is not None and row[1]:
+                    out[pid] = s
+                    if len(out) >= limit:
+                        break
         except sqlite3.OperationalError:
             return {}
+        return out
 
     def neighbours(self, expr: str, k: int = KNN) -> dict[int, float]:
         """Files of the ``k`` most similar past commits, each voting score / its file count."""
@@ -398,12 +419,12 @@ class FileExpert(Expert):
         """Every candidate file id with its normalised channel scores."""
         index = self.index
         paths = index.paths()
-        words = tokens(query.text or "")
+        words = tokens(query.text or "", compounds=True)
         expr = match_expression(words)
         channels: dict[str, dict[int, float]] = {
             "hist": _normalised(index.text_channel("hist", expr)),
-            "content": _normalised(index.text_channel("content", match_expression(words, column="body"))),
-            "path": _normalised(index.text_channel("content", match_expression(words, column="ptoks"))),
+            "content": _normalised(index.text_channel("content", expr)),
+            "path": _normalised(index.text_channel("pathidx", expr)),
             "knn": _normalised(index.neighbours(expr)),
         }
         wanted = set(query.files)

@@ -147,13 +147,19 @@ def _load(layout: Layout, types: Iterable[str], store: Store | None, *, lock: bo
     return out
 
 
-def load_episodes(layout: Layout) -> list[Expert]:
-    """Episode experts (one per agent session), when the sessions helper's class is present."""
+def load_episodes(layout: Layout, newest: int | None = None) -> list[Expert]:
+    """Episode experts (one per agent session; the ``newest`` by file time), when the sessions
+    helper's class is present."""
+    if not layout.episodes.is_dir():
+        return []
+    files = sorted(layout.episodes.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not files:
+        return []
     cls = expert_class("episode")
-    if cls is None or not layout.episodes.is_dir():
+    if cls is None:
         return []
     out = []
-    for path in sorted(layout.episodes.glob("*.json")):
+    for path in files[:newest]:
         micro = read_micro(path)
         if micro is None:
             continue

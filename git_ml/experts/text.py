@@ -1,10 +1,10 @@
 """Text utilities shared by the experts: a code-aware tokenizer, a tiny BM25, FTS5 helpers.
 
 Tokens are lower-case ASCII words and numbers. Identifiers are split where programmers split
-them (``getHTTPResponse`` -> ``get http response``, ``snake_case`` -> ``snake case``) and, when
-asked, the joined form is kept too (``gethttpresponse``), so a message that names an identifier
-and one that describes it in words both match. A light suffix stemmer folds plurals and verb
-endings (``redirects``, ``redirected`` -> ``redirect``).
+them (``parseHeaders`` -> ``parse headers``, ``snake_case`` -> ``snake case``) and, when asked,
+the joined form is kept too (``snakecase``), so a message that names an identifier and one that
+describes it in words both match. A light suffix stemmer (``redirects``, ``redirected`` ->
+``redirect``) is available; replay measurements keep it off by default.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ STOP = frozenset(
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_IDENT = re.compile(r"[A-Za-z0-9_]+")
+_LOWER_UPPER = re.compile(r"([a-z])([A-Z])")
+_ALNUM = re.compile(r"[a-z0-9]+")
 
 
 def split_identifier(word: str) -> list[str]:
@@ -57,15 +59,22 @@ def stem(word: str) -> str:
     return word
 
 
-def tokens(text: str, *, compounds: bool = False, stemming: bool = True,
+def tokens(text: str, *, compounds: bool = False, stemming: bool = False,
            stop: frozenset[str] = STOP) -> list[str]:
-    """Search tokens of free text or code: identifiers split, stop words and 1-letter words dropped."""
+    """Search tokens of free text or code, lower case; stop words and 1-character words dropped.
+
+    Words split at ``_`` and at a lower-to-upper case change (``parseHeaders`` -> ``parse
+    headers``; an acronym stays whole: ``HTTPAdapter`` -> ``httpadapter``, ``urllib3`` stays).
+    ``compounds`` also keeps a split identifier joined (``get_adapter`` -> ``getadapter``), so a
+    message naming it matches code using it. Replay measurements on several repositories chose
+    these defaults (stemming changed MRR by about +-0.02, inconsistently).
+    """
     out: list[str] = []
     for ident in _IDENT.findall(text):
-        parts = split_identifier(ident) if not ident.isdigit() else [ident]
+        parts = _ALNUM.findall(_LOWER_UPPER.sub(r"\1 \2", ident).lower())
         if compounds and len(parts) > 1:
             joined = "".join(parts)
-            if len(joined) > 2:
+            if joined not in stop:
                 out.append(joined)
         for p in parts:
             if len(p) > 1 and p not in stop:
@@ -73,7 +82,7 @@ def tokens(text: str, *, compounds: bool = False, stemming: bool = True,
     return out
 
 
-def path_tokens(path: str, *, stemming: bool = True) -> list[str]:
+def path_tokens(path: str, *, stemming: bool = False) -> list[str]:
     """Tokens of a repo path: directories, file stem and extension (``src/httpClient.py`` ->
     ``src http client py``)."""
     return tokens(path.replace("/", " ").replace(".", " ").replace("-", " "), stemming=stemming)

@@ -8,7 +8,7 @@ from git_ml.experts.text import (
 )
 
 
-def test_split_identifier_handles_camel_snake_acronyms_and_digits():
+def test_split_identifier_splits_acronyms_and_digits_apart():
     assert split_identifier("getHTTPResponse_v2") == ["get", "http", "response", "v", "2"]
     assert split_identifier("snake_case_name") == ["snake", "case", "name"]
     assert split_identifier("URLParser") == ["url", "parser"]
@@ -24,10 +24,12 @@ def test_stem_folds_plurals_and_verb_endings_but_keeps_short_words():
     assert stem("is") == "is"
 
 
-def test_tokens_drop_stop_words_and_keep_compounds_on_request():
-    assert tokens("Fix the parseHeaders bug in the client") == ["parse", "header", "bug", "client"]
-    assert "parseheaders" in tokens("parseHeaders", compounds=True)
-    assert tokens("parseHeaders", stemming=False) == ["parse", "headers"]
+def test_tokens_split_words_keep_acronyms_and_drop_stop_words():
+    assert tokens("Fix the parseHeaders bug in the client") == ["parse", "headers", "bug", "client"]
+    assert tokens("HTTPAdapter urllib3 get_adapter x") == ["httpadapter", "urllib3", "get", "adapter"]
+    assert tokens("parseHeaders get_adapter", compounds=True) == ["parseheaders", "parse", "headers",
+                                                                  "getadapter", "get", "adapter"]
+    assert tokens("parseHeaders", stemming=True) == ["parse", "header"]
 
 
 def test_path_tokens_split_directories_and_extension():

@@ -1,0 +1,188 @@
+"""Temporal replay: learn the older part of a history, answer the newer part, next to the anchors.
+
+No leakage: every expert is trained on the commits before the cut only (sessions that started
+before the cut commit), with the code of the cut commit, and the held-out items are the bench's
+(:func:`git_ml.evaluation.anchors.tasks`): a commit message -> the files it modified; its source
+files -> its tests; -> its docs; its first file -> the others. The FileExpert is scored on the
+``files`` items and also, given the first file as a seed, on ``couple``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
+from git_ml.evaluation.anchors import score_anchors, tasks
+from git_ml.evaluation.metrics import KS, expected_calibration_error, mean, score_ranking
+from git_ml.experts.base import Query, TrainingData
+from git_ml.records import CommitRecord, ExpertMetrics, SessionRecord
+
+TASKS_OF = {"file": ("files", "couple"), "test": ("tests",), "doc": ("docs",), "refactor": ("couple",)}
+BEST_ANCHOR = {"files": "files/bm25+knn+content", "tests": "tests/cochange+naming", "docs": "docs/cochange",
+               "couple": "couple/rose"}
+DEPTH = 100  # ranks scored per answer, as the anchors do
+
+
+class TaskResult(msgspec.Struct, kw_only=True):
+    expert: str
+    task: str
+    metrics: ExpertMetrics
+    seconds: float = 0.0
+
+
+class EvalResult(msgspec.Struct, kw_only=True):
+    split: float
+    train_commits: int
+    test_commits: int
+    cut: str
+    items: dict[str, int]
+    results: list[TaskResult] = []
+    anchors: dict[str, dict[str, float]] = {}
+    skipped: dict[str, str] = {}
+
+
+def split_history(commits: Sequence[CommitRecord], split: float) -> tuple[list[CommitRecord], list[CommitRecord]]:
+    """Non-merge commits in order, cut at ``split`` (the bench's split: older share learns)."""
+    learn = [c for c in commits if not c.is_merge]
+    cut = int(len(learn) * split)
+    return learn[:cut], learn[cut:]
+
+
+def sessions_before(sessions: Sequence[SessionRecord], when: int) -> list[SessionRecord]:
+    """Sessions that ended before ``when`` (unix seconds); undated sessions are left out."""
+    out = []
+    for s in sessions:
+        stamp = s.ended_at or s.started_at
+        if not stamp:
+            continue
+        try:
+            t = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+        if t < when:
+            out.append(s)
+    return out
+
+
+def _query(task: str, inp: Any) -> Query:
+    return Query(text=inp) if task == "files" else Query(files=list(inp))
+
+
+def _say(progress: Any, message: str) -> None:
+    if progress is None:
+        return
+    if callable(progress):
+        progress(message)
+    elif hasattr(progress, "print"):
+        progress.print(message)
+
+
+def score_expert(expert: Any, task: str, items) -> ExpertMetrics:
+    """Mean metrics of ``expert`` on ``items`` of ``task`` (ECE over its top-10 confidences)."""
+    rows, pairs = [], []
+    for _, inp, gold in items:
+        pred = expert.predict(_query(task, inp), top=DEPTH)
+        ranked = [item for item, _ in pred.items]
+        rows.append(score_ranking(ranked, gold, depth=DEPTH))
+        truth = set(gold)
+        pairs += [(conf, item in truth) for item, conf in pred.items[:10]]
+    m = mean(rows)
+    return ExpertMetrics(
+        mrr=m.get("mrr", 0.0), map=m.get("map", 0.0),
+        acc_at_k={k: m.get(f"acc@{k}", 0.0) for k in KS},
+        recall_at_k={k: m.get(f"recall@{k}", 0.0) for k in KS},
+        precision_at_k={k: m.get(f"precision@{k}", 0.0) for k in KS},
+        calibration_error=expected_calibration_error(pairs), test_examples=len(rows),
+        measured_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
+
+
+def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8,
+           sessions: Sequence[SessionRecord] = (), only: Sequence[str] | None = None,
+           anchors: bool = True, progress: Any = None,
+           make_expert: Callable[[str], Any] | None = None) -> EvalResult:
+    """Replay ``commits`` (oldest first) cut at ``split``; ``snapshot`` is any Snapshot of the
+    repository (its ``at(cut)`` gives the code at the cut)."""
+    import time
+
+    from git_ml.experts import registry
+
+    train, test = split_history(commits, split)
+    if len(train) < 2 or not test:
+        raise ValueError(f"too little history to replay ({len(train)} learn / {len(test)} answer commits)")
+    items = tasks(train, test)
+    cut = train[-1].hash
+    snap = snapshot.at(cut)
+    result = EvalResult(split=split, train_commits=len(train), test_commits=len(test), cut=cut,
+                        items={k: len(v) for k, v in items.items()})
+    data = TrainingData(commits=train, sessions=sessions_before(sessions, train[-1].author_time + 1),
+                        revision=cut, snapshot=snap)
+    make = make_expert or registry.new_expert
+    try:
+        if anchors:
+            _say(progress, "scoring the anchors")
+
+            def read(path: str) -> str | None:
+                raw = snap.read(path)
+                return raw.decode("utf-8", "replace") if raw is not None else None
+
+            result.anchors = score_anchors(train, items, read)
+        for t in only or registry.EXPERT_TYPES:
+            if t not in TASKS_OF:
+                result.skipped[t] = "no items from commit history (see scripts/bench_mutants.py)"
+                continue
+            if registry.expert_class(t) is None:
+                result.skipped[t] = "expert not available"
+                continue
+            _say(progress, f"training {t} expert on {len(train)} commits")
+            start = time.perf_counter()
+            expert = make(t)
+            expert.fit(data)
+            fitted = time.perf_counter() - start
+            for task in TASKS_OF[t]:
+                if not items[task]:
+                    continue
+                _say(progress, f"answering {len(items[task])} {task} items with the {t} expert")
+                t0 = time.perf_counter()
+                metrics = score_expert(expert, task, items[task])
+                metrics.anchors = {name: vals["mrr"] for name, vals in result.anchors.items()
+                                   if name.startswith(task + "/")}
+                result.results.append(TaskResult(expert=t, task=task, metrics=metrics,
+                                                 seconds=round(fitted + time.perf_counter() - t0, 2)))
+                fitted = 0.0
+            if hasattr(expert, "close"):
+                expert.close()
+    finally:
+        snap.close()
+    return result
+
+
+def evaluate_repository(layout, store, *, split: float = 0.8, only: Sequence[str] | None = None,
+                        progress: Any = None) -> EvalResult:
+    """``git ml eval``: replay this repository's tracked history; store each expert's metrics
+    (its primary task's) in its saved model."""
+    from git_ml.experts import registry
+    from git_ml.experts.snapshot import Snapshot
+    from git_ml.layout import GitMLError
+    from git_ml.store import commits_in_effect
+
+    commits = commits_in_effect(store)
+    try:
+        with Snapshot(layout.worktree) as snapshot:
+            result = replay(commits, snapshot, split=split, sessions=store.read("sessions"),  # type: ignore[arg-type]
+                            only=only, progress=progress)
+    except ValueError as exc:
+        raise GitMLError(f"{exc}: record more commits (git ml backfill) or change --split") from exc
+    primary = {}
+    for r in result.results:
+        primary.setdefault(r.expert, r)
+    for t, r in primary.items():
+        path = layout.domain_expert_file(t)
+        micro = registry.read_micro(path)
+        if micro is not None:
+            micro.metrics = r.metrics
+            registry.write_atomic(path, msgspec.json.encode(micro))
+    return result

@@ -1,0 +1,520 @@
+"""FileExpert: a task description (and optional seed files) -> the files it will touch.
+
+Channels, each a score per candidate file, normalised by its best candidate:
+
+* ``hist``     BM25 of the task over each file's past commit messages and session prompts;
+* ``knn``      the most similar past commits (and sessions) vote for the files they touched;
+* ``content``  BM25 over the file's code at the training revision (identifiers split);
+* ``path``     BM25 over the file's path tokens;
+* ``recency``  exponentially decayed change count (time measured in commits);
+* ``freq``     log change count;
+* ``cochange`` association with the seed files (confidence of ``seed => file``);
+* ``prf``      co-change propagated from the top candidates of a fixed base fusion.
+
+The fused score is a weighted sum; the weights are learned per repository by coordinate ascent
+on MRR over an inner time split of the learning window (older part learns, newer part answers),
+and a calibration curve maps the fused score to the probability that a ranked file is touched.
+
+The learned parameters live in ``model_data``; the statistics live in a SQLite file (FTS5 for
+text) that is a cache of the training records: every statistic is additive over commits in
+order, so :meth:`FileExpert.update` with new commits leaves it exactly as :meth:`fit` over all.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.text import match_expression, path_tokens, tokens
+from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+
+FEATURES = ("hist", "knn", "content", "path", "recency", "freq", "cochange", "prf")
+DEFAULT_WEIGHTS = {"hist": 1.0, "knn": 1.0, "content": 1.0, "path": 0.0, "recency": 0.0, "freq": 0.0,
+                   "cochange": 1.0, "prf": 0.0}
+MAX_COMMIT_FILES = 30  # bigger commits (mass renames, reformatting) say little about one file
+TAU = 200.0  # decay time scale of the recency prior, in commits
+KNN = 20  # neighbour commits that vote
+POOL = 150  # candidates taken from each text channel
+PRF_TOP = 3  # top candidates whose co-change is propagated
+MAX_TEXT = 200_000  # characters of one file indexed as content
+INDEX_VERSION = "1"
+HIST_PATH_REPEAT = 3  # path tokens weigh in a file's history document as in the bench anchor
+SESSION_ROWIDS = 1 << 40  # session rows in ``commits`` sit above every commit's sequence number
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, alive INTEGER NOT NULL,
+    n INTEGER NOT NULL, decay REAL NOT NULL, stamp INTEGER NOT NULL, blob TEXT);
+CREATE TABLE IF NOT EXISTS cochange(a INTEGER, b INTEGER, n INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen(hash TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS hist USING fts5(ptoks, body);
+CREATE VIRTUAL TABLE IF NOT EXISTS content USING fts5(ptoks, body);
+CREATE VIRTUAL TABLE IF NOT EXISTS pathidx USING fts5(ptoks);
+CREATE VIRTUAL TABLE IF NOT EXISTS commits USING fts5(files UNINDEXED, body);
+"""
+
+
+def is_bot(author: str) -> bool:
+    """Bot commits (dependabot, pre-commit-ci) are not examples of human tasks."""
+    return "[bot]" in author or author.lower() in ("dependabot", "pre-commit-ci")
+
+
+def learnable(commits: Iterable[CommitRecord]) -> list[CommitRecord]:
+    """The commits an expert learns from: no merges (their file lists are empty or misleading)."""
+    return [c for c in commits if not c.is_merge]
+
+
+class IndexError_(Exception):
+    """The index file is missing, corrupt or does not match the model (rebuild it)."""
+
+
+class FileIndex:
+    """The statistics of a FileExpert in one SQLite database (``:memory:`` when no path)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(str(path) if path else ":memory:")
+        self.con.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        self.con.execute("PRAGMA synchronous=NORMAL")
+        self._paths: dict[int, list] | None = None  # id -> [path, alive, n, decay, stamp, blob]
+
+    @classmethod
+    def open_existing(cls, path: Path, fingerprint: str) -> "FileIndex":
+        """Open an index written for ``fingerprint``; raise IndexError_ if it is missing, corrupt
+        or stale."""
+        if not path.is_file():
+            raise IndexError_(f"{path} is missing")
+        try:
+            index = cls(path)
+            got = index.meta("fingerprint")
+        except sqlite3.Error as exc:
+            raise IndexError_(f"{path} is unreadable: {exc}") from exc
+        if got != fingerprint or index.meta("version") != INDEX_VERSION:
+            index.close()
+            raise IndexError_(f"{path} is stale")
+        return index
+
+    def close(self) -> None:
+        self.con.close()
+
+    def reset(self) -> None:
+        for table in ("meta", "paths", "cochange", "seen", "hist", "content", "pathidx", "commits"):
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        self.con.executescript(SCHEMA)
+        self.set_meta("version", INDEX_VERSION)
+        self.set_meta("seq", "0")
+        self._paths = {}
+
+    def meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def seq(self) -> int:
+        return int(self.meta("seq") or 0)
+
+    def paths(self) -> dict[int, list]:
+        if self._paths is None:
+            self._paths = {row[0]: list(row[1:]) for row in
+                           self.con.execute("SELECT id, path, alive, n, decay, stamp, blob FROM paths")}
+        return self._paths
+
+    def fingerprint(self) -> str:
+        return self.meta("fingerprint") or ""
+
+    # -- learning --------------------------------------------------------------------------
+
+    def ingest(self, commits: Sequence[CommitRecord], sessions: Sequence[SessionRecord] = ()) -> int:
+        """Add commits (oldest first) and sessions; commits already seen are skipped. Returns
+        how many commits were added."""
+        paths = self.paths()
+        by_path = {row[0]: pid for pid, row in paths.items()}
+        next_id = max(paths, default=0) + 1
+        seq = self.seq
+        seen = {h for (h,) in self.con.execute("SELECT hash FROM seen")} if commits else set()
+        hist_add: dict[int, list[str]] = defaultdict(list)
+        co_add: dict[tuple[int, int], int] = defaultdict(int)
+        touched: set[int] = set()
+        renamed: set[int] = set()
+        commit_rows: list[tuple[int, str, str]] = []
+        seen_rows: list[tuple[str]] = []
+
+        def pid_of(path: str) -> int:
+            nonlocal next_id
+            pid = by_path.get(path)
+            if pid is None:
+                pid = by_path[path] = next_id
+                paths[pid] = [path, 0, 0, 0.0, 0, None]
+                next_id += 1
+            return pid
+
+        added = 0
+        for c in commits:
+            if c.is_merge or c.hash in seen:
+                continue
+            seen.add(c.hash)
+            seen_rows.append((c.hash,))
+            added += 1
+            seq += 1
+            for fc in c.files:  # renames carry a file's history to its new path
+                if fc.status == "R" and fc.old_path and fc.old_path in by_path and fc.path not in by_path:
+                    pid = by_path.pop(fc.old_path)
+                    by_path[fc.path] = pid
+                    paths[pid][0] = fc.path
+                    paths[pid][5] = None  # re-index its content under the new path
+                    touched.add(pid)
+                    renamed.add(pid)
+            live = [fc.path for fc in c.files if fc.status != "D"]
+            if not live or len(c.files) > MAX_COMMIT_FILES:
+                continue
+            words = tokens(c.message, compounds=True)
+            ids = list(dict.fromkeys(pid_of(p) for p in live))
+            for pid in ids:
+                row = paths[pid]
+                row[2] += 1
+                row[3] = row[3] * math.exp(-(seq - row[4]) / TAU) + 1.0
+                row[4] = seq
+                hist_add[pid].extend(words)
+                touched.add(pid)
+            for a in ids:
+                for b in ids:
+                    if a != b:
+                        co_add[(a, b)] += 1
+            if words and not is_bot(c.author):
+                commit_rows.append((seq, " ".join(map(str, ids)), " ".join(words)))
+        self._add_sessions(sessions, pid_of, hist_add, touched, commit_rows, seq)
+        for pid in renamed:
+            hist_add.setdefault(pid, [])
+        self._write(paths, touched, hist_add, co_add, commit_rows, seen_rows, seq)
+        return added
+
+    def _add_sessions(self, sessions, pid_of, hist_add, touched, commit_rows, seq) -> None:
+        # A session's first prompt is a task worded by its author; the files it modified answer it.
+        for s in sessions:
+            if not s.prompts or not s.files_modified:
+                continue
+            key = f"session:{s.session_id}"
+            if self.con.execute("SELECT 1 FROM seen WHERE hash = ?", (key,)).fetchone():
+                continue
+            self.con.execute("INSERT INTO seen VALUES (?)", (key,))
+            words = tokens(s.prompts[0], compounds=True)
+            ids = list(dict.fromkeys(pid_of(p) for p in s.files_modified[:MAX_COMMIT_FILES]))
+            for pid in ids:
+                hist_add[pid].extend(words)
+                touched.add(pid)
+            if words:
+                n_sessions = int(self.meta("sessions") or 0) + 1
+                self.set_meta("sessions", str(n_sessions))
+                commit_rows.append((SESSION_ROWIDS + n_sessions, " ".join(map(str, ids)), " ".join(words)))
+
+    def _write(self, paths, touched, hist_add, co_add, commit_rows, seen_rows, seq) -> None:
+        con = self.con
+        with con:
+            con.executemany("INSERT OR REPLACE INTO paths VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(pid, *paths[pid]) for pid in sorted(touched)])
+            for pid in sorted(hist_add):
+                row = con.execute("SELECT body FROM hist WHERE rowid = ?", (pid,)).fetchone()
+                body = " ".join(hist_add[pid])
+                if row:
+                    body = f"{row[0]} {body}" if row[0] and body else (row[0] or body)
+                    con.execute("DELETE FROM hist WHERE rowid = ?", (pid,))
+                ptoks = " ".join(path_tokens(paths[pid][0]) * HIST_PATH_REPEAT)
+                con.execute("INSERT INTO hist(rowid, ptoks, body) VALUES (?, ?, ?)", (pid, ptoks, body))
+            con.executemany("INSERT INTO cochange VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET n = n + excluded.n",
+                            [(a, b, n) for (a, b), n in sorted(co_add.items())])
+            con.executemany("INSERT INTO commits(rowid, files, body) VALUES (?, ?, ?)", commit_rows)
+            con.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen_rows)
+            self.set_meta("seq", str(seq))
+
+    def index_content(self, snapshot: Any) -> None:
+        """Make the ``content`` table and ``alive`` flags match ``snapshot`` (re-reading only files
+        whose blob changed), so an updated index equals one built from scratch at that revision."""
+        paths = self.paths()
+        by_path = {row[0]: pid for pid, row in paths.items()}
+        next_id = max(paths, default=0) + 1
+        files = set(snapshot.files()) if snapshot is not None else set()
+        con = self.con
+        with con:
+            for pid, row in paths.items():
+                if row[1] and row[0] not in files:
+                    row[1], row[5] = 0, None
+                    con.execute("DELETE FROM content WHERE rowid = ?", (pid,))
+                    con.execute("DELETE FROM pathidx WHERE rowid = ?", (pid,))
+                    con.execute("UPDATE paths SET alive = 0, blob = NULL WHERE id = ?", (pid,))
+            for path in sorted(files):
+                blob = snapshot.blob_id(path)
+                pid = by_path.get(path)
+                if pid is None:
+                    pid = by_path[path] = next_id
+                    next_id += 1
+                    paths[pid] = [path, 0, 0, 0.0, 0, None]
+                row = paths[pid]
+                if row[1] and row[5] == blob:
+                    continue
+                text = snapshot.text(path) or ""
+                body = " ".join(tokens(text[:MAX_TEXT], compounds=True))
+                ptoks = " ".join(path_tokens(path))
+                con.execute("DELETE FROM content WHERE rowid = ?", (pid,))
+                con.execute("DELETE FROM pathidx WHERE rowid = ?", (pid,))
+                con.execute("INSERT INTO content(rowid, ptoks, body) VALUES (?, ?, ?)", (pid, ptoks, body))
+                con.execute("INSERT INTO pathidx(rowid, ptoks) VALUES (?, ?)", (pid, ptoks))
+                row[1], row[5] = 1, blob
+                con.execute("INSERT OR REPLACE INTO paths VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, *row))
+
+    def stamp(self) -> str:
+        """Give the index a new fingerprint (after every change) and return it."""
+        fp = secrets.token_hex(8)
+        with self.con:
+            self.set_meta("fingerprint", fp)
+        return fp
+
+    def dump(self) -> dict[str, Any]:
+        """Every table's rows, for comparing two indexes (tests)."""
+        out = {}
+        for table, order in (("paths", "id"), ("cochange", "a, b"), ("seen", "hash"),
+                             ("hist", "rowid"), ("content", "rowid"), ("pathidx", "rowid"),
+                             ("commits", "rowid")):
+            cols = "rowid, *" if table in ("hist", "content", "pathidx", "commits") else "*"
+            out[table] = self.con.execute(f"SELECT {cols} FROM {table} ORDER BY {order}").fetchall()
+        out["seq"] = self.seq
+        return out
+
+    # -- answering -------------------------------------------------------------------------
+
+    def text_channel(self, table: str, expr: str, limit: int = POOL) -> dict[int, float]:
+        if not expr:
+            return {}
+        # Filtering dead files in SQL makes FTS5 score row by row (100x slower): filter here.
+        sql = f"SELECT rowid, -bm25({table}) FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT ?"
+        paths = self.paths()
+        out: dict[int, float] = {}
+        try:
+            for pid, s in self.con.execute(sql, (expr, limit * 4)):
+                row = paths.get(pid)
+                if row is not None and row[1]:
+                    out[pid] = s
+                    if len(out) >= limit:
+                        break
+        except sqlite3.OperationalError:
+            return {}
+        return out
+
+    def neighbours(self, expr: str, k: int = KNN) -> dict[int, float]:
+        """Files of the ``k`` most similar past commits, each voting score / its file count."""
+        vote: dict[int, float] = defaultdict(float)
+        if not expr:
+            return vote
+        sql = "SELECT files, -bm25(commits) FROM commits WHERE commits MATCH ? ORDER BY bm25(commits) LIMIT ?"
+        try:
+            rows = self.con.execute(sql, (expr, k)).fetchall()
+        except sqlite3.OperationalError:
+            return vote
+        for files, score in rows:
+            ids = files.split()
+            for f in ids:
+                vote[int(f)] += score / len(ids)
+        return vote
+
+    def cochange(self, pid: int) -> dict[int, int]:
+        return dict(self.con.execute("SELECT b, n FROM cochange WHERE a = ?", (pid,)).fetchall())
+
+
+def _normalised(scores: dict[int, float]) -> dict[int, float]:
+    top = max(scores.values(), default=0.0)
+    return {k: v / top for k, v in scores.items()} if top > 0 else {}
+
+
+class FileExpert(Expert):
+    """Ranks the files a task will touch; see the module docstring for the channels."""
+
+    expert_type = "file"
+    version = "1.0.0"
+
+    def __init__(self, expert_id: str | None = None, *, index_path: Path | None = None,
+                 weights: dict[str, float] | None = None, tune: bool = True):
+        super().__init__(expert_id)
+        self.index_path = index_path
+        self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        self.tune = tune and weights is None
+        self.fingerprint = ""
+        self.tuning: dict[str, Any] = {}
+        self._index: FileIndex | None = None
+        self._cochange_cache: dict[int, dict[int, int]] = {}
+
+    # -- learning ----------------------------------------------------------------------------
+
+    @property
+    def index(self) -> FileIndex:
+        if self._index is None:
+            if self.index_path is None:
+                raise IndexError_("the file expert has no index")
+            self._index = FileIndex.open_existing(self.index_path, self.fingerprint)
+        return self._index
+
+    def index_ok(self) -> bool:
+        """Whether the index file exists, opens and matches this model (else: rebuild it)."""
+        try:
+            self.index
+        except IndexError_:
+            return False
+        return True
+
+    def _fresh_index(self) -> FileIndex:
+        if self._index is not None:
+            self._index.close()
+        if self.index_path is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.index_path) + suffix).unlink(missing_ok=True)
+        self._index = FileIndex(self.index_path)
+        self._index.reset()
+        self._cochange_cache = {}
+        return self._index
+
+    def fit(self, data: TrainingData) -> None:
+        commits = learnable(data.commits)
+        if self.tune:
+            from git_ml.experts.file_tuning import tune_weights
+
+            self.weights, self.calibration_curve, self.tuning = tune_weights(data, commits)
+        self.build_index(data)
+
+    def build_index(self, data: TrainingData) -> None:
+        """(Re)build the statistics from ``data`` with the current weights (no tuning)."""
+        index = self._fresh_index()
+        index.ingest(learnable(data.commits), data.sessions)
+        index.index_content(data.snapshot)
+        self._finish(data, index)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        index = self.index
+        index.ingest(learnable(new_commits), new_sessions)
+        index.index_content(data.snapshot)
+        self._cochange_cache = {}
+        self._finish(data, index)
+
+    def _finish(self, data: TrainingData, index: FileIndex) -> None:
+        self.fingerprint = index.stamp()
+        self.trained_on_commits = int(index.con.execute(
+            "SELECT count(*) FROM seen WHERE hash NOT LIKE 'session:%'").fetchone()[0])
+        self.trained_on_sessions = int(index.con.execute(
+            "SELECT count(*) FROM seen WHERE hash LIKE 'session:%'").fetchone()[0])
+        rev = getattr(data.snapshot, "revision", "") or ""
+        self.git_hash = rev or (data.commits[-1].hash if data.commits else "")
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def features(self, query: Query) -> dict[int, dict[str, float]]:
+        """Every candidate file id with its normalised channel scores."""
+        index = self.index
+        paths = index.paths()
+        words = tokens(query.text or "", compounds=True)
+        expr = match_expression(words)
+        channels: dict[str, dict[int, float]] = {
+            "hist": _normalised(index.text_channel("hist", expr)),
+            "content": _normalised(index.text_channel("content", expr)),
+            "path": _normalised(index.text_channel("pathidx", expr)),
+            "knn": _normalised(index.neighbours(expr)),
+        }
+        wanted = set(query.files)
+        seeds = [pid for pid, row in paths.items() if row[0] in wanted]
+        co: dict[int, float] = defaultdict(float)
+        for s in seeds:
+            n_s = max(1, paths[s][2])
+            for b, n in self._cochange(s).items():
+                co[b] += n / n_s
+        channels["cochange"] = _normalised(co)
+        seq = index.seq
+        rec = {pid: row[3] * math.exp(-(seq - row[4]) / TAU) for pid, row in paths.items() if row[1] and row[2]}
+        recent = sorted(rec, key=rec.get, reverse=True)[:20]
+        cand: dict[int, dict[str, float]] = defaultdict(dict)
+        for name, scores in channels.items():
+            for pid, v in scores.items():
+                cand[pid][name] = v
+        for pid in recent:
+            cand.setdefault(pid, {})
+        # Pseudo-relevance feedback: what the best text matches usually change with.
+        base = sorted(cand, key=lambda p: -(cand[p].get("hist", 0) + cand[p].get("knn", 0)
+                                            + cand[p].get("content", 0) + cand[p].get("cochange", 0)))
+        prf: dict[int, float] = defaultdict(float)
+        for top in [p for p in base if p in paths and paths[p][1]][:PRF_TOP]:
+            strength = (cand[top].get("hist", 0) + cand[top].get("knn", 0) + cand[top].get("content", 0)) / 3
+            n_t = max(1, paths[top][2])
+            for b, n in self._cochange(top).items():
+                prf[b] += strength * n / n_t
+        for pid, v in _normalised(prf).items():
+            cand[pid]["prf"] = v
+        max_rec = max(rec.values(), default=0.0) or 1.0
+        max_freq = math.log1p(max((row[2] for row in paths.values() if row[1]), default=0)) or 1.0
+        out: dict[int, dict[str, float]] = {}
+        exclude = set(seeds)
+        for pid, feats in cand.items():
+            row = paths.get(pid)
+            if row is None or not row[1] or pid in exclude:
+                continue
+            feats["recency"] = rec.get(pid, 0.0) / max_rec
+            feats["freq"] = math.log1p(row[2]) / max_freq
+            out[pid] = feats
+        return out
+
+    def _cochange(self, pid: int) -> dict[int, int]:
+        got = self._cochange_cache.get(pid)
+        if got is None:
+            got = self._cochange_cache[pid] = self.index.cochange(pid)
+        return got
+
+    def rank(self, query: Query) -> list[tuple[str, float]]:
+        """Every candidate as (path, fused score), best first."""
+        paths = self.index.paths()
+        feats = self.features(query)
+        w = self.weights
+        scored = [(sum(w.get(k, 0.0) * v for k, v in f.items()), f.get("recency", 0.0), paths[pid][0])
+                  for pid, f in feats.items()]
+        scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+        return [(p, s) for s, _, p in scored]
+
+    def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
+        ranked = self.rank(query)[:top]
+        total = sum(v for v in self.weights.values() if v > 0) or 1.0
+        items = [(p, round(self.confidence(s / total), 4)) for p, s in ranked]
+        return self._prediction(items)
+
+    def confidence(self, x: float) -> float:
+        """P(a ranked file is touched) for a fused score share ``x``, from the calibration curve."""
+        curve = self.calibration_curve
+        if not curve:
+            return max(0.0, min(1.0, x))
+        if x <= curve[0][0]:
+            return curve[0][1]
+        for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+            if x <= x1:
+                return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else y1
+        return curve[-1][1]
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def model_data(self) -> dict[str, Any]:
+        return {"weights": self.weights, "fingerprint": self.fingerprint, "tuning": self.tuning,
+                "index": self.index_path.name if self.index_path else None}
+
+    def load_model_data(self, data: dict[str, Any]) -> None:
+        self.weights = {k: float(v) for k, v in data.get("weights", DEFAULT_WEIGHTS).items()}
+        self.fingerprint = data.get("fingerprint", "")
+        self.tuning = data.get("tuning", {})
+        self.tune = False
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None

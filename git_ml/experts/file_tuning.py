@@ -1,0 +1,157 @@
+"""Per-repository fusion weights and calibration for the FileExpert, learned from its own past.
+
+The learning window is split in time once more: a FileExpert with default weights learns the
+older 80% and answers the newer 20% (task items: a commit's message -> the files it modified;
+coupling items: its first file -> the others). Coordinate ascent picks the weights that maximise
+the mean of the two MRRs, and the same answers give the calibration curve (fused score share ->
+share of ranked files that were touched). The answer window of an evaluation is never seen here:
+tuning only ever receives the commits the expert is trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.text import tokens
+from git_ml.records import CommitRecord
+
+GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+ROUNDS = 3
+INNER_SPLIT = 0.8
+MAX_ITEMS = 300  # newest inner items used (bounds training time on long histories)
+MIN_ITEMS = 20
+CANDIDATES = 200  # per item, by default-weight score (the rest can hardly matter)
+
+
+def modified_alive(commit: CommitRecord, alive) -> list[str]:
+    """Files a commit modified that existed before it (renamed files under their old path)."""
+    mod = [fc.old_path if fc.status == "R" and fc.old_path else fc.path
+           for fc in commit.files if fc.status in ("M", "R")]
+    return [p for p in dict.fromkeys(mod) if p in alive]
+
+
+def _items(expert, commits: Sequence[CommitRecord]):
+    from git_ml.experts.file import is_bot
+
+    alive = {row[0] for row in expert.index.paths().values() if row[1]}
+    files, couple = [], []
+    for c in commits:
+        if is_bot(c.author):
+            continue
+        mod = modified_alive(c, alive)
+        if 1 <= len(mod) <= 20 and len(tokens(c.message)) >= 2:
+            files.append((Query(text=c.message), set(mod)))
+        if len(mod) >= 2:
+            couple.append((Query(files=[mod[0]]), set(mod[1:])))
+    return files[-MAX_ITEMS:], couple[-MAX_ITEMS:]
+
+
+def _matrix(expert, items, names: Sequence[str], default: dict[str, float]):
+    """Per item: [(feature vector, is gold)] for its best CANDIDATES by default weights."""
+    paths = expert.index.paths()
+    out = []
+    for query, gold in items:
+        feats = expert.features(query)
+        rows = []
+        for pid, f in feats.items():
+            vec = tuple(f.get(n, 0.0) for n in names)
+            rows.append((sum(default[n] * v for n, v in zip(names, vec)), vec, paths[pid][0] in gold))
+        rows.sort(key=lambda r: -r[0])
+        kept = rows[:CANDIDATES] + [r for r in rows[CANDIDATES:] if r[2]]
+        if any(r[2] for r in kept):
+            out.append([(vec, g) for _, vec, g in kept])
+        else:
+            out.append([])  # no gold file among the candidates: reciprocal rank 0 whatever the weights
+    return out
+
+
+def _mrr(matrix, w: Sequence[float]) -> float:
+    total = 0.0
+    for rows in matrix:
+        if not rows:
+            continue
+        scores = [(sum(a * b for a, b in zip(w, vec) if b), g) for vec, g in rows]
+        best = max(s for s, g in scores if g)
+        above = sum(1 for s, g in scores if s > best)
+        ties = sum(1 for s, g in scores if s == best and not g)
+        total += 1.0 / (1 + above + ties / 2)
+    return total / max(1, len(matrix))
+
+
+def _objective(mats, w) -> float:
+    used = [m for m in mats if m]
+    return sum(_mrr(m, w) for m in used) / max(1, len(used))
+
+
+def _calibration(matrix, w, top: int = 10, bins: int = 8) -> list[tuple[float, float]]:
+    """Pool-adjacent-violators over equal-count bins of (score share, touched) of top-k answers."""
+    total = sum(x for x in w if x > 0) or 1.0
+    pts = []
+    for rows in matrix:
+        scored = sorted(((sum(a * b for a, b in zip(w, vec)) / total, g) for vec, g in rows), key=lambda t: -t[0])
+        pts += scored[:top]
+    if len(pts) < bins * 5:
+        return []
+    pts.sort()
+    size = len(pts) // bins
+    blocks = []
+    for i in range(bins):
+        chunk = pts[i * size:(i + 1) * size if i < bins - 1 else len(pts)]
+        blocks.append([sum(x for x, _ in chunk) / len(chunk), sum(g for _, g in chunk) / len(chunk), len(chunk)])
+    merged: list[list[float]] = []
+    for b in blocks:  # monotone: a higher score never means a lower probability
+        merged.append(b)
+        while len(merged) > 1 and merged[-2][1] > merged[-1][1]:
+            b2 = merged.pop()
+            b1 = merged.pop()
+            n = b1[2] + b2[2]
+            merged.append([(b1[0] * b1[2] + b2[0] * b2[2]) / n, (b1[1] * b1[2] + b2[1] * b2[2]) / n, n])
+    return [(round(x, 4), round(y, 4)) for x, y, _ in merged]
+
+
+def tune_weights(data: TrainingData, commits: Sequence[CommitRecord]):
+    """Weights, calibration curve and a tuning summary for ``commits`` (the learning window)."""
+    from git_ml.experts.file import DEFAULT_WEIGHTS, FEATURES, FileExpert
+
+    weights = dict(DEFAULT_WEIGHTS)
+    cut = int(len(commits) * INNER_SPLIT)
+    if cut < MIN_ITEMS:
+        return weights, None, {"skipped": "too little history to tune"}
+    snapshot = data.snapshot
+    inner_snapshot = snapshot.at(commits[cut - 1].hash) if hasattr(snapshot, "at") else snapshot
+    inner = FileExpert(weights=weights, tune=False)
+    try:
+        inner.build_index(TrainingData(commits=commits[:cut], snapshot=inner_snapshot))
+        files, couple = _items(inner, commits[cut:])
+        if len(files) < MIN_ITEMS:
+            return weights, None, {"skipped": f"only {len(files)} inner items"}
+        names = list(FEATURES)
+        mats = [_matrix(inner, files, names, weights), _matrix(inner, couple, names, weights)]
+    finally:
+        inner.close()
+        if inner_snapshot is not snapshot and hasattr(inner_snapshot, "close"):
+            inner_snapshot.close()
+    w = [weights[n] for n in names]
+    start = best = _objective(mats, w)
+    for _ in range(ROUNDS):
+        improved = False
+        for i in range(len(names)):
+            for value in GRID:
+                if value == w[i]:
+                    continue
+                trial = list(w)
+                trial[i] = value
+                if not any(trial):
+                    continue
+                got = _objective(mats, trial)
+                if got > best + 1e-9:
+                    best, w, improved = got, trial, True
+        if not improved:
+            break
+    tuned = dict(zip(names, w))
+    summary: dict[str, Any] = {"inner_commits": cut, "inner_file_items": len(files),
+                               "inner_couple_items": len(couple), "objective_default": round(start, 4),
+                               "objective_tuned": round(best, 4)}
+    return tuned, _calibration(mats[0], w) or None, summary

@@ -1,0 +1,66 @@
+"""Which experts answer a query: a small intent classifier over keywords and patterns.
+
+An explicit ``--expert`` list always wins. Otherwise the query's wording picks an intent and the
+intent a list of experts (the seed's table). Changed files without any wording (``--staged``,
+``--range``) ask what the change needs: tests, docs, and files that usually change with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+INTENT_TO_EXPERTS: dict[str, tuple[str, ...]] = {
+    "debug_error": ("error", "file"),
+    "add_tests": ("test", "file"),
+    "update_docs": ("doc", "file"),
+    "refactor": ("refactor", "file", "test"),
+    "fix_bug": ("file", "error"),
+    "implement_feature": ("file",),
+    "review_change": ("file", "test", "doc"),
+}
+# Changed files make the test and doc experts useful for any intent that edits code.
+WITH_FILES = {"fix_bug": ("test",), "implement_feature": ("test", "doc")}
+
+_TRACEBACK = re.compile(
+    r"Traceback \(most recent call last\)|^\s*File \"[^\"]+\", line \d+|"  # Python
+    r"^\s+at [\w.$<>]+\(.*:\d+\)|"  # Java / JS stacks
+    r"\b[A-Z]\w*(Error|Exception)\b\s*:|\bpanic:|\bSegmentation fault\b|^E\s+\w+",  # messages, Go, pytest
+    re.MULTILINE,
+)
+_WORDS = {
+    "add_tests": re.compile(r"\b(tests?|testing|unit ?tests?|pytest|coverage|flaky)\b", re.I),
+    "update_docs": re.compile(r"\b(docs?|documentation|readme|changelog|docstrings?|tutorial)\b", re.I),
+    "refactor": re.compile(r"\b(refactor\w*|renam\w*|move|moving|extract\w*|split|inline|reorgani[sz]\w*)\b", re.I),
+    "fix_bug": re.compile(r"\b(fix\w*|bugs?|broken|crash\w*|regression|wrong|fails?|failing)\b", re.I),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    intent: str
+    experts: tuple[str, ...]
+
+
+def classify_intent(text: str | None, files: Sequence[str] = ()) -> str:
+    """The intent of a query: an error/traceback, tests, docs, a refactor, a fix, or a feature."""
+    if not text or not text.strip():
+        return "review_change" if files else "implement_feature"
+    if _TRACEBACK.search(text):
+        return "debug_error"
+    for intent in ("add_tests", "update_docs", "refactor", "fix_bug"):
+        if _WORDS[intent].search(text):
+            return intent
+    return "implement_feature"
+
+
+def route(text: str | None, files: Sequence[str] = (), explicit: Sequence[str] = ()) -> Route:
+    """The intent and the experts to ask (explicit experts override the intent's)."""
+    intent = classify_intent(text, files)
+    if explicit:
+        return Route(intent, tuple(dict.fromkeys(explicit)))
+    experts = INTENT_TO_EXPERTS[intent]
+    if files:
+        experts += WITH_FILES.get(intent, ())
+    return Route(intent, tuple(dict.fromkeys(experts)))

@@ -1,0 +1,57 @@
+"""Rich tables for ``git ml predict`` and ``git ml eval`` (text output only: JSON never imports rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from git_ml.records import AggregatedPrediction
+
+_BEST = {"files": "files/bm25+knn+content", "tests": "tests/cochange+naming", "docs": "docs/cochange",
+         "couple": "couple/rose"}
+
+
+def render_prediction(answer: AggregatedPrediction, console: Any) -> None:
+    """The voted items with their confidence and the experts that voted for each."""
+    from rich.table import Table
+
+    if not answer.items:
+        console.print(f"[dim]intent {answer.intent}: no prediction (experts asked: "
+                      f"{', '.join(answer.contributing_experts) or 'none answered'})[/dim]")
+        return
+    table = Table(title=f"intent: {answer.intent}", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("item", overflow="fold")
+    table.add_column("confidence", justify="right")
+    table.add_column("experts", style="dim")
+    for n, item in enumerate(answer.items, 1):
+        table.add_row(str(n), item.item, f"{item.confidence:.2f}", ", ".join(item.experts))
+    console.print(table)
+    console.print(f"[dim]experts: {', '.join(answer.contributing_experts)} · disagreement "
+                  f"{answer.disagreement_score:.2f} · confidence {answer.confidence:.2f}[/dim]")
+
+
+def render_eval(result: Any, console: Any) -> None:
+    """Each expert next to the anchors on the same held-out items."""
+    from rich.table import Table
+
+    console.print(f"temporal replay: learn {result.train_commits} commits, answer {result.test_commits} "
+                  f"(cut at {result.cut[:12]}, split {result.split})")
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("task", "method", "n", "MRR", "Acc@1", "Acc@5", "R@10", "MAP", "ECE"):
+        table.add_column(col, justify="left" if col in ("task", "method") else "right")
+    for task in ("files", "tests", "docs", "couple"):
+        anchors = {k: v for k, v in result.anchors.items() if k.startswith(task + "/")}
+        for name, v in sorted(anchors.items()):
+            style = "bold" if name == _BEST[task] else "dim"
+            table.add_row(task, f"[{style}]{name}[/{style}]", str(int(v.get("n", 0))), f"{v['mrr']:.3f}",
+                          f"{v['acc@1']:.3f}", f"{v['acc@5']:.3f}", f"{v['rec@10']:.3f}", f"{v['map']:.3f}", "")
+        for r in result.results:
+            if r.task != task:
+                continue
+            m = r.metrics
+            table.add_row(task, f"[green]{r.expert} expert[/green]", str(m.test_examples), f"{m.mrr:.3f}",
+                          f"{m.acc_at_k.get(1, 0):.3f}", f"{m.acc_at_k.get(5, 0):.3f}",
+                          f"{m.recall_at_k.get(10, 0):.3f}", f"{m.map:.3f}", f"{m.calibration_error:.3f}")
+    console.print(table)
+    for t, why in result.skipped.items():
+        console.print(f"[dim]{t} expert: {why}[/dim]")

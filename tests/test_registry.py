@@ -1,0 +1,102 @@
+"""Registry: train from scratch, incremental update from new records, loading, locking."""
+
+from __future__ import annotations
+
+import msgspec
+from conftest import commit_file
+
+from git_ml.capture.backfill import backfill
+from git_ml.experts import registry
+from git_ml.experts.base import Query
+from git_ml.layout import find_layout
+from git_ml.records import MicroExpert
+from git_ml.store import Store
+
+
+def setup(repo):
+    commit_file(repo, "src/auth.py", "def login(): pass\n", "Add login with password")
+    commit_file(repo, "src/cache.py", "def expire(): pass\n", "Add cache expiry")
+    layout = find_layout(repo)
+    layout.create()
+    store = Store(layout)
+    backfill(layout, store)
+    return layout, store
+
+
+def test_expert_types_and_lazy_classes(monkeypatch):
+    assert registry.EXPERT_TYPES == ("file", "test", "error", "doc", "refactor")
+    assert registry.expert_class("file").expert_type == "file"
+    assert registry.expert_class("nonexistent") is None
+    monkeypatch.setitem(registry._CLASSES, "test", ("git_ml.no_such_module", "TestExpert"))
+    assert registry.expert_class("test") is None
+    assert "test" not in registry.available()
+    assert "file" in registry.available()
+
+
+def test_train_all_saves_experts_and_keeps_history(repo):
+    layout, store = setup(repo)
+    trained = registry.train_all(layout, store, only=["file"])
+    assert [m.expert_type for m in trained] == ["file"]
+    saved = msgspec.json.decode(layout.domain_expert_file("file").read_bytes(), type=MicroExpert)
+    assert saved.trained_on_commits == 3
+    assert saved.git_hash == trained[0].git_hash != ""
+    assert registry.index_path(layout, "file").is_file()
+    assert not list(layout.history.iterdir())
+    registry.train_all(layout, store, only=["file"])
+    assert len(list(layout.history.glob("file_expert_*.json"))) == 1
+    experts = registry.load(layout, ["file", "test"], store)
+    assert list(experts) == ["file"]
+    assert experts["file"].predict(Query(text="login password"), top=1).items[0][0] == "src/auth.py"
+
+
+def test_update_learns_only_new_records(repo):
+    layout, store = setup(repo)
+    assert registry.update(layout, store) == ["file"]  # never trained: trains from scratch
+    assert registry.update(layout, store) == []  # nothing new
+    commit_file(repo, "src/billing.py", "def invoice(): pass\n", "Add invoice billing")
+    backfill(layout, store)
+    assert registry.update(layout, store) == ["file"]
+    expert = registry.load(layout, ["file"], store)["file"]
+    assert expert.trained_on_commits == 4
+    assert expert.predict(Query(text="invoice billing"), top=1).items[0][0] == "src/billing.py"
+    assert len(list(layout.history.glob("*.json"))) == 0  # incremental updates keep no history copies
+
+
+def test_update_skips_when_another_process_holds_the_lock(repo):
+    layout, store = setup(repo)
+    registry.train_all(layout, store, only=["file"])
+    commit_file(repo, "src/x.py", "x = 1\n", "Add x")
+    backfill(layout, store)
+    from filelock import FileLock
+
+    with FileLock(str(layout.state / registry.LOCK_FILE)):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            assert pool.apply(_update_in_child, (str(repo),)) == []
+    assert registry.update(layout, store) == ["file"]
+
+
+def _update_in_child(path: str) -> list[str]:
+    layout = find_layout(path)
+    return registry.update(layout, Store(layout), timeout=0.2)
+
+
+def test_load_rebuilds_a_deleted_or_corrupt_index(repo):
+    layout, store = setup(repo)
+    registry.train_all(layout, store, only=["file"])
+    index = registry.index_path(layout, "file")
+    for damage in (lambda: index.unlink(), lambda: index.write_bytes(b"garbage" * 1000)):
+        damage()
+        expert = registry.load(layout, ["file"], store)["file"]
+        assert expert.predict(Query(text="cache expiry"), top=1).items[0][0] == "src/cache.py"
+        assert expert.index_ok()
+        expert.close()
+    assert registry.load(layout, ["file"], None)["file"].index_ok()
+
+
+def test_unreadable_expert_file_is_skipped(repo):
+    layout, store = setup(repo)
+    layout.domain_expert_file("file").write_text("{not json")
+    assert registry.load(layout, ["file"], store) == {}

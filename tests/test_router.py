@@ -1,0 +1,30 @@
+"""Router: intent from wording, experts from intent, explicit experts win."""
+
+from git_ml.routing.router import classify_intent, route
+
+TRACE = '''Traceback (most recent call last):
+  File "src/app.py", line 3, in <module>
+    main()
+ValueError: bad value'''
+
+
+def test_intents_from_wording():
+    assert classify_intent(TRACE) == "debug_error"
+    assert classify_intent("KeyError: 'user' when saving") == "debug_error"
+    assert classify_intent("add tests for the parser") == "add_tests"
+    assert classify_intent("update the README install section") == "update_docs"
+    assert classify_intent("rename Session.send to Session.dispatch") == "refactor"
+    assert classify_intent("extract the retry loop into a helper") == "refactor"
+    assert classify_intent("fix crash on empty header") == "fix_bug"
+    assert classify_intent("support HTTP/3 proxies") == "implement_feature"
+    assert classify_intent(None, ["a.py"]) == "review_change"
+    assert classify_intent("   ") == "implement_feature"
+
+
+def test_route_picks_experts_and_explicit_overrides():
+    assert route(TRACE).experts == ("error", "file")
+    assert route("support proxies").experts == ("file",)
+    assert route("support proxies", ["src/a.py"]).experts == ("file", "test", "doc")
+    assert route(None, ["src/a.py"]).experts == ("file", "test", "doc")
+    assert route("add tests", explicit=["doc", "doc", "file"]).experts == ("doc", "file")
+    assert route("add tests", explicit=["doc"]).intent == "add_tests"

@@ -1,0 +1,47 @@
+"""Voting: weighted sums, voters kept, disagreement that grades partial agreement."""
+
+from git_ml.records import ExpertMetrics, ExpertPrediction
+from git_ml.routing.vote import aggregate, average_overlap, disagreement, weight_from_metrics
+
+
+def pred(eid, items):
+    return ExpertPrediction(expert_id=eid, expert_type=eid, items=items)
+
+
+def test_weighted_vote_ranks_and_keeps_voters():
+    a = pred("file_expert", [("x.py", 0.6), ("y.py", 0.3)])
+    b = pred("test_expert", [("y.py", 0.5), ("t.py", 0.4)])
+    out = aggregate([a, b], {"file_expert": 1.0, "test_expert": 1.0}, top=5, intent="fix_bug")
+    assert [i.item for i in out.items] == ["y.py", "x.py", "t.py"]
+    assert out.items[0].experts == ["file_expert", "test_expert"]
+    assert out.items[0].confidence == round(1 - 0.7 * 0.5, 4)  # noisy-OR of the two votes
+    assert out.contributing_experts == ["file_expert", "test_expert"]
+    assert out.intent == "fix_bug"
+    weighted = aggregate([a, b], {"file_expert": 3.0}, top=1)
+    assert weighted.items[0].item == "x.py"
+
+
+def test_disagreement_is_graded():
+    same = [pred("a", [("x", 0.5), ("y", 0.4)]), pred("b", [("x", 0.5), ("y", 0.4)])]
+    swapped = [pred("a", [("x", 0.5), ("y", 0.4)]), pred("b", [("y", 0.5), ("x", 0.4)])]
+    partial = [pred("a", [("x", 0.5), ("y", 0.4), ("z", 0.1)]), pred("b", [("x", 0.5), ("q", 0.4), ("r", 0.1)])]
+    apart = [pred("a", [("x", 0.5)]), pred("b", [("y", 0.5)])]
+    assert disagreement(same) == 0.0
+    assert disagreement(apart) == 1.0
+    assert disagreement(swapped) == 0.5  # same items, opposite order: half way
+    assert 0.0 < disagreement(partial) < 1.0
+    assert disagreement(same[:1]) == 0.0
+    assert disagreement([pred("a", []), pred("b", [("x", 1.0)])]) == 0.0  # an empty answer is no vote
+    assert average_overlap(["a", "b"], ["b", "a"]) == 0.5
+
+
+def test_weights_from_metrics():
+    assert weight_from_metrics(None) == 1.0
+    assert weight_from_metrics(ExpertMetrics(mrr=0.6, test_examples=10)) == 1.2
+    assert weight_from_metrics(ExpertMetrics(mrr=0.01, test_examples=10)) == 0.2
+    assert weight_from_metrics(ExpertMetrics(mrr=0.6)) == 1.0  # never measured
+
+
+def test_empty_vote():
+    out = aggregate([], top=3)
+    assert out.items == [] and out.confidence == 0.0 and out.disagreement_score == 0.0

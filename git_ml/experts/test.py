@@ -1,0 +1,226 @@
+"""TestExpert: changed files (or a diff) -> the test files to run, best first.
+
+Channels, each a feature in [0, 1] per (change, test file):
+
+* ``naming``   the test is named after a changed file (``core.py`` ~ ``test_core.py``, ``FooTest``);
+* ``imports``  the test imports a changed module, directly (1) or transitively (1/distance);
+* ``cochange`` the test changed together with the changed files in past commits (confidence);
+  ``recent`` the same with a half-life, so the project's current habits count most;
+* ``failures`` the test failed after changes to these files (CI results, session test runs);
+* ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
+
+They are fused linearly with weights learned per repository on a rolling inner time split of its
+own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
+help there is switched off. Changed or new test files are always selected first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.changes import (
+    HALF_LIFE,
+    CoChange,
+    is_test,
+    learn_weights,
+    modified_existing,
+    naming_score,
+    path_words,
+    rolling_windows,
+    test_file,
+)
+from git_ml.experts.codegraph import CodeGraph
+from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+
+FEATURES = ("naming", "imports", "cochange", "recent", "failures", "prior", "recency", "words")
+DEFAULT_WEIGHTS = (1.0, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
+MIN_INNER_ITEMS = 8
+_DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
+
+
+def diff_paths(diff: str | None) -> tuple[list[str], list[str]]:
+    """(paths a unified diff touches, paths it adds) in order of appearance."""
+    if not diff:
+        return [], []
+    touched = list(dict.fromkeys(p for p in _DIFF_PATH.findall(diff) if p != "/dev/null"))
+    added = re.findall(r"^--- /dev/null\n\+\+\+ b/(\S+)", diff, re.M)
+    return touched, added
+
+
+def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """From CI results and session test runs: {source file: {failing test file: n}} and the same
+    by test id. A CI result counts against the files its commit changed; a session's failing runs
+    count against the files the session modified."""
+    by_file: dict[str, dict[str, int]] = {}
+    by_id: dict[str, dict[str, int]] = {}
+
+    def count(sources: Sequence[str], failed: Sequence[str]) -> None:
+        for s in sources:
+            if is_test(s):
+                continue
+            for tid in failed:
+                row = by_file.setdefault(s, {})
+                row[test_file(tid)] = row.get(test_file(tid), 0) + 1
+                if "::" in tid:
+                    ids = by_id.setdefault(s, {})
+                    ids[tid] = ids.get(tid, 0) + 1
+
+    changed = {c.hash: [f.path for f in c.files] for c in data.commits}
+    for ci in data.ci:
+        failed = [o.test_id if "::" in o.test_id or not o.file else o.file
+                  for o in ci.outcomes if o.outcome in ("failed", "error")]
+        if failed and ci.commit in changed:
+            count(changed[ci.commit], failed)
+    for s in data.sessions:
+        failed = [t for run in s.test_runs for t in run.failed]
+        if failed:
+            count(s.files_modified, failed)
+    return by_file, by_id
+
+
+class TestExpert(Expert):
+    """Ranks test files for a change; see the module docstring for the channels."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    expert_type = "test"
+    version = "1.0.0"
+
+    def __init__(self, expert_id: str | None = None):
+        super().__init__(expert_id)
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self.tests: list[str] = []
+        self.failures: dict[str, dict[str, int]] = {}
+        self.failure_ids: dict[str, dict[str, int]] = {}
+        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self.inner_items = 0
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def fit(self, data: TrainingData) -> None:
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self._learn(data, data.commits, None)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        changed = {f.path for c in new_commits for f in c.files}
+        self._learn(data, new_commits, changed)
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord], changed: set[str] | None) -> None:
+        self.cochange.add(commits)
+        self.recent.add(commits)
+        if data.snapshot is not None:
+            self.graph = self.graph.refresh(data.snapshot, changed)
+            self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
+        else:
+            self.tests = sorted(p for p in self.cochange.freq if is_test(p))
+        self.failures, self.failure_ids = failure_counts(data)
+        self.weights, self.inner_items = self._fit_weights(data.commits)
+        self.trained_on_commits = len(data.commits)
+        self.trained_on_sessions = len(data.sessions)
+        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
+
+    def _fit_weights(self, commits: Sequence[CommitRecord]) -> tuple[list[float], int]:
+        """Weights from a rolling inner time split: at each cut, score the next window's
+        (source files -> test files) items with counts from before the cut; keep the weights
+        with the best MRR over all windows."""
+        rows = []
+        for co, recent, alive, _, window in rolling_windows(commits):
+            tests = [t for t in alive if is_test(t)]
+            for c in window:
+                if c.is_merge:
+                    continue
+                mod = modified_existing(c, alive)
+                src = [p for p in mod if not is_test(p)]
+                truth = {p for p in mod if is_test(p)}
+                if src and truth and len(mod) <= 20:
+                    rows.append((self._features(src, tests, co, recent), truth))
+        if len(rows) < MIN_INNER_ITEMS:
+            return list(DEFAULT_WEIGHTS), len(rows)
+        return learn_weights(rows, DEFAULT_WEIGHTS), len(rows)
+
+    # -- features ----------------------------------------------------------------------------
+
+    def _features(self, sources: Sequence[str], tests: Sequence[str], co: CoChange,
+                  recent: CoChange) -> dict[str, list[float]]:
+        """{test file: feature vector} for a change to ``sources``; candidates in prior order."""
+        dist: dict[str, int] = {}
+        for s in sources:
+            for t, d in self.graph.dependents([s]).items():
+                if t not in dist or d < dist[t]:
+                    dist[t] = d
+        partners = [co.partners(s) for s in sources]
+        lately = [recent.partners(s) for s in sources]
+        fails = [self.failures.get(s, {}) for s in sources]
+        top = max((co.freq.get(t, 0) for t in tests), default=0) or 1
+        span = co.commits or 1
+        words = [path_words(s) for s in sources]
+        out = {}
+        for t in sorted(tests, key=lambda t: (-co.freq.get(t, 0), t)):
+            tw = path_words(t)
+            out[t] = [
+                max((naming_score(s, t) for s in sources), default=0.0),
+                1.0 / dist[t] if t in dist else 0.0,
+                sum(p.get(t, 0.0) for p in partners) / len(partners),
+                sum(p.get(t, 0.0) for p in lately) / len(lately),
+                min(1.0, sum(f.get(t, 0) / (1 + sum(f.values())) for f in fails) * 2),
+                co.freq.get(t, 0) / top,
+                co.last.get(t, 0) / span,
+                max((len(w & tw) / len(w | tw) for w in words if w | tw), default=0.0),
+            ]
+        return out
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
+        touched, added = diff_paths(query.diff)
+        files = list(dict.fromkeys([*query.files, *touched]))
+        must = [p for p in files if is_test(p)]
+        sources = [p for p in files if not is_test(p)]
+        candidates = [t for t in dict.fromkeys([*self.tests, *added]) if t not in must]
+        scored: list[tuple[float, str]] = []
+        reasons: dict[str, dict[str, float]] = {}
+        if sources:
+            total = sum(self.weights) or 1.0
+            for t, feats in self._features(sources, candidates, self.cochange, self.recent).items():
+                s = sum(w * f for w, f in zip(self.weights, feats))
+                if s > 0:
+                    scored.append((s / total, t))
+                    reasons[t] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
+            scored.sort(key=lambda x: -x[0])  # stable: ties keep the prior order
+        items = [(t, 1.0) for t in must] + [(t, round(min(1.0, s), 4)) for s, t in scored]
+        items = items[:top]
+        ids = {}
+        for t, _ in items:
+            counts: dict[str, int] = {}
+            for s in sources:
+                for tid, n in self.failure_ids.get(s, {}).items():
+                    if test_file(tid) == t:
+                        counts[tid] = counts.get(tid, 0) + n
+            if counts:
+                ids[t] = sorted(counts, key=lambda k: -counts[k])
+        return self._prediction(items, must_run=must, reasons={t: reasons[t] for t, _ in items if t in reasons},
+                                test_ids=ids, weights=dict(zip(FEATURES, self.weights)))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def model_data(self) -> dict[str, Any]:
+        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("imports",)),
+                "tests": self.tests, "failures": self.failures, "failure_ids": self.failure_ids,
+                "weights": self.weights, "inner_items": self.inner_items}
+
+    def load_model_data(self, data: dict[str, Any]) -> None:
+        self.cochange = CoChange.from_data(data.get("cochange", {}))
+        self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
+        self.graph = CodeGraph.from_data(data.get("graph", {}))
+        self.tests = list(data.get("tests", []))
+        self.failures = {k: dict(v) for k, v in data.get("failures", {}).items()}
+        self.failure_ids = {k: dict(v) for k, v in data.get("failure_ids", {}).items()}
+        self.weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        self.inner_items = int(data.get("inner_items", 0))

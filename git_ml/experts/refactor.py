@@ -66,17 +66,19 @@ class RefactorExpert(Expert):
         self.cochange = CoChange()
         self.recent = CoChange(HALF_LIFE)
         self.graph = CodeGraph()
-        self._learn(data, data.commits, None)
+        self._learn(data, data.commits)
 
     def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
                new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits, {f.path for c in new_commits for f in c.files})
+        self._learn(data, new_commits)
 
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord], changed: set[str] | None) -> None:
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
+        only files whose content changed)."""
         self.cochange.add(commits)
         self.recent.add(commits)
         if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot, changed)
+            self.graph = self.graph.refresh(data.snapshot)
             self.files = sorted(data.snapshot.files())
         else:
             self.files = sorted(self.cochange.freq)

@@ -4,10 +4,16 @@ Channels, each a feature in [0, 1] per (change, test file):
 
 * ``naming``   the test is named after a changed file (``core.py`` ~ ``test_core.py``, ``FooTest``);
 * ``imports``  the test imports a changed module, directly (1) or transitively (1/distance);
+* ``references`` the test uses names the changed files define, or that files importing them
+  define (1/(1 + distance)); rarer names weigh more;
 * ``cochange`` the test changed together with the changed files in past commits (confidence);
   ``recent`` the same with a half-life, so the project's current habits count most;
 * ``failures`` the test failed after changes to these files (CI results, session test runs);
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
+
+With a diff, the functions its hunks touch are known (their spans come from the code graph), and
+``changed`` scores the tests that use those names: the static counterpart of per-test coverage,
+with a fixed weight (``DIFF_WEIGHT``) since history has no diffs to learn it from.
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
@@ -16,6 +22,7 @@ help there is switched off. Changed or new test files are always selected first.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -35,9 +42,11 @@ from git_ml.experts.changes import (
 from git_ml.experts.codegraph import CodeGraph
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 
-FEATURES = ("naming", "imports", "cochange", "recent", "failures", "prior", "recency", "words")
-DEFAULT_WEIGHTS = (1.0, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
+FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
+DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
+DIFF_WEIGHT = 2.0
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
 
@@ -48,6 +57,19 @@ def diff_paths(diff: str | None) -> tuple[list[str], list[str]]:
     touched = list(dict.fromkeys(p for p in _DIFF_PATH.findall(diff) if p != "/dev/null"))
     added = re.findall(r"^--- /dev/null\n\+\+\+ b/(\S+)", diff, re.M)
     return touched, added
+
+
+def changed_lines(diff: str | None) -> dict[str, list[tuple[int, int]]]:
+    """{path: [(first, last) new-side line ranges of each hunk]} of a unified diff."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    path = None
+    for line in (diff or "").splitlines():
+        if line.startswith("+++ "):
+            path = line[6:].strip() if line.startswith("+++ b/") else None
+        elif path and (m := _HUNK.match(line)):
+            start, n = int(m.group(1)), int(m.group(2) or 1)
+            out.setdefault(path, []).append((start, start + max(n, 1) - 1))
+    return out
 
 
 def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
@@ -105,18 +127,19 @@ class TestExpert(Expert):
         self.cochange = CoChange()
         self.recent = CoChange(HALF_LIFE)
         self.graph = CodeGraph()
-        self._learn(data, data.commits, None)
+        self._learn(data, data.commits)
 
     def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
                new_sessions: Sequence[SessionRecord] = ()) -> None:
-        changed = {f.path for c in new_commits for f in c.files}
-        self._learn(data, new_commits, changed)
+        self._learn(data, new_commits)
 
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord], changed: set[str] | None) -> None:
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
+        only files whose content changed)."""
         self.cochange.add(commits)
         self.recent.add(commits)
         if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot, changed)
+            self.graph = self.graph.refresh(data.snapshot)
             self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
         else:
             self.tests = sorted(p for p in self.cochange.freq if is_test(p))
@@ -161,12 +184,14 @@ class TestExpert(Expert):
         top = max((co.freq.get(t, 0) for t in tests), default=0) or 1
         span = co.commits or 1
         words = [path_words(s) for s in sources]
+        refs = self._references(sources, tests)
         out = {}
         for t in sorted(tests, key=lambda t: (-co.freq.get(t, 0), t)):
             tw = path_words(t)
             out[t] = [
                 max((naming_score(s, t) for s in sources), default=0.0),
                 1.0 / dist[t] if t in dist else 0.0,
+                refs.get(t, 0.0),
                 sum(p.get(t, 0.0) for p in partners) / len(partners),
                 sum(p.get(t, 0.0) for p in lately) / len(lately),
                 min(1.0, sum(f.get(t, 0) / (1 + sum(f.values())) for f in fails) * 2),
@@ -175,6 +200,59 @@ class TestExpert(Expert):
                 max((len(w & tw) / len(w | tw) for w in words if w | tw), default=0.0),
             ]
         return out
+
+    def _references(self, sources: Sequence[str], tests: Sequence[str]) -> dict[str, float]:
+        """{test: weight of the changed files' defined names it uses}, normalised to [0, 1]; a
+        name used by few tests counts more (inverse document frequency over the tests)."""
+        reach = {s: 0 for s in sources}
+        for s in sources:
+            for p, d in self.graph.dependents([s], max_depth=3).items():
+                if not is_test(p) and d < reach.get(p, 99):
+                    reach[p] = d
+        names: dict[str, float] = {}
+        for s, dist in reach.items():
+            f = self.graph.facts.get(s)
+            for d in f.defs if f is not None else ():
+                short = d.name.rsplit(".", 1)[-1]
+                if len(short) > 3 and not short.startswith("__") and d.name.count(".") <= 1:
+                    names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
+        return self._name_users(names, tests)
+
+    def _changed_names(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
+        """Names of the functions, methods and classes a diff's hunks touch: a nested helper
+        counts as its outermost function, a method also as its class (weight 1/2)."""
+        names: dict[str, float] = {}
+        for path, ranges in hunks.items():
+            f = self.graph.facts.get(path)
+            for d in f.defs if f is not None else ():
+                if any(a <= d.end and d.start <= b for a, b in ranges):
+                    parts = d.name.split(".")
+                    if d.kind == "method" or (len(parts) > 1 and d.kind != "function"):
+                        names[parts[-1]] = 1.0
+                        names[parts[0]] = max(names.get(parts[0], 0.0), 0.5)
+                    elif len(parts) == 1:
+                        names[parts[0]] = 1.0
+                    else:
+                        names[parts[0]] = max(names.get(parts[0], 0.0), 1.0)
+        return {n: w for n, w in names.items() if not (n.startswith("__") and n.endswith("__"))}
+
+    def _name_users(self, names: dict[str, float], tests: Sequence[str]) -> dict[str, float]:
+        """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""
+        if not names:
+            return {}
+        users: dict[str, list[str]] = {}
+        for t in tests:
+            f = self.graph.facts.get(t)
+            if f is not None:
+                for n in names.keys() & set(f.names):
+                    users.setdefault(n, []).append(t)
+        out: dict[str, float] = {}
+        for n, ts in users.items():
+            idf = math.log(1 + len(tests) / len(ts)) * names[n]
+            for t in ts:
+                out[t] = out.get(t, 0.0) + idf
+        top = max(out.values(), default=0.0) or 1.0
+        return {t: v / top for t, v in out.items()}
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -186,13 +264,17 @@ class TestExpert(Expert):
         candidates = [t for t in dict.fromkeys([*self.tests, *added]) if t not in must]
         scored: list[tuple[float, str]] = []
         reasons: dict[str, dict[str, float]] = {}
+        names = self._changed_names(changed_lines(query.diff))
+        changed = self._name_users(names, candidates) if names else {}
         if sources:
-            total = sum(self.weights) or 1.0
+            total = sum(self.weights) + (DIFF_WEIGHT if names else 0.0) or 1.0
             for t, feats in self._features(sources, candidates, self.cochange, self.recent).items():
-                s = sum(w * f for w, f in zip(self.weights, feats))
+                s = sum(w * f for w, f in zip(self.weights, feats)) + DIFF_WEIGHT * changed.get(t, 0.0)
                 if s > 0:
                     scored.append((s / total, t))
                     reasons[t] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
+                    if changed.get(t):
+                        reasons[t]["changed"] = round(changed[t], 3)
             scored.sort(key=lambda x: -x[0])  # stable: ties keep the prior order
         items = [(t, 1.0) for t in must] + [(t, round(min(1.0, s), 4)) for s, t in scored]
         items = items[:top]
@@ -205,13 +287,13 @@ class TestExpert(Expert):
                         counts[tid] = counts.get(tid, 0) + n
             if counts:
                 ids[t] = sorted(counts, key=lambda k: -counts[k])
-        return self._prediction(items, must_run=must, reasons={t: reasons[t] for t, _ in items if t in reasons},
+        return self._prediction(items, must_run=must, changed_names=sorted(names), reasons={t: reasons[t] for t, _ in items if t in reasons},
                                 test_ids=ids, weights=dict(zip(FEATURES, self.weights)))
 
     # -- persistence -------------------------------------------------------------------------
 
     def model_data(self) -> dict[str, Any]:
-        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("imports",)),
+        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("imports", "defs", "names")),
                 "tests": self.tests, "failures": self.failures, "failure_ids": self.failure_ids,
                 "weights": self.weights, "inner_items": self.inner_items}
 

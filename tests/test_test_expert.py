@@ -113,6 +113,10 @@ def test_recorded_failures_after_changes_to_a_file_are_learned():
     plain = fitted(commits)
     learned = fitted(commits, ci=ci, sessions=sessions)
     assert learned.failures["src/shop/report.py"] == {"tests/test_rounding.py": 2}
+    ran = [SessionRecord(session_id="s2", files_modified=["src/shop/report.py"],
+                         test_runs=[records.TestRun(command="pytest tests/test_checkout.py", outcome="passed",
+                                                    targets=["tests/test_checkout.py"])])]
+    assert fitted(commits, sessions=ran).failures["src/shop/report.py"] == {"tests/test_checkout.py": 0.25}
     pred = learned.predict(Query(files=["src/shop/report.py"]), top=5)
     assert "tests/test_rounding.py" in [t for t, _ in pred.items]
     assert pred.metadata["test_ids"]["tests/test_rounding.py"] == ["tests/test_rounding.py::test_round"]

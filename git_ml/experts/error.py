@@ -38,7 +38,8 @@ DEFAULT_WEIGHTS = (4.0, 2.0, 1.0, 1.0, 1.0, 0.5, 0.25)
 TEST_PENALTY = 0.3  # a test file is rarely where the fault is
 MIN_LEARN = 8  # past session errors with a fix needed before weights are learned
 FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much less
-MIN_LITERAL = 8  # fixed characters a literal needs before it can match an error text
+MIN_LITERAL = 8
+MAX_SPANS = 3  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
 
 # -- frame formats ----------------------------------------------------------------------------
 _PY_NATIVE = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?', re.M)
@@ -285,8 +286,8 @@ class ErrorDiagnosisExpert(Expert):
 
     # -- evidence ----------------------------------------------------------------------------
 
-    def _features(self, text: str, exclude_fix: int = -1) -> tuple[dict[str, list[float]], dict[str, dict]]:
-        """{file: feature vector} and {file: best location evidence} for an error text."""
+    def _features(self, text: str, exclude_fix: int = -1) -> tuple[dict[str, list[float]], dict[str, list]]:
+        """{file: feature vector} and {file: [line evidence]} for an error text."""
         paths: PathIndex = self._index("paths")
         frames = parse_frames(text)
         for f in frames:
@@ -296,13 +297,11 @@ class ErrorDiagnosisExpert(Expert):
         # trace has no frame in the checkout itself: its line numbers belong to another version.
         local = [f for f in mapped if not _LIBRARY.search(f.path)]
         mapped = local or mapped
-        evidence: dict[str, dict] = {}
+        evidence: dict[str, list] = {}
         chan: dict[str, dict[str, float]] = {n: {} for n in FEATURES}
 
         def note(path: str, line: int | None, why: str, strength: float) -> None:
-            old = evidence.get(path)
-            if old is None or strength > old["strength"]:
-                evidence[path] = {"line": line, "evidence": why, "strength": strength}
+            evidence.setdefault(path, []).append({"line": line, "evidence": why, "strength": strength})
 
         # frames: innermost project (non-test) frame first
         rank = 0
@@ -403,29 +402,37 @@ class ErrorDiagnosisExpert(Expert):
                 scored.append((s, p))
         scored.sort(key=lambda x: -x[0])
         items = [(p, round(min(1.0, s * 2), 4)) for s, p in scored[:top]]
-        locations = [self._location(p, evidence.get(p)) for p, _ in items]
+        locations = [loc for p, _ in items for loc in self._locations(p, evidence.get(p, []))]
         frames = [{"path": f.path, "line": f.line, "function": f.function} for f in parse_frames(text)[:20]]
-        return self._prediction(items, locations=locations,
-                                ranges={loc["file"]: f"{loc['start']}-{loc['end']}" for loc in locations
-                                        if loc.get("start")},
+        ranges: dict[str, str] = {}
+        for loc in locations:
+            ranges.setdefault(loc["file"], f"{loc['start']}-{loc['end']}")
+        return self._prediction(items, locations=locations, ranges=ranges,
                                 frames=frames,
                                 reasons={p: {n: round(x, 3) for n, x in zip(FEATURES, feats[p]) if x}
                                          for p, _ in items})
 
-    def _location(self, path: str, ev: dict | None) -> dict[str, Any]:
-        """``path:start-end``: the function enclosing the evidence line (or the defined name)."""
-        loc: dict[str, Any] = {"file": path}
-        if not ev or not ev.get("line"):
-            return loc
-        line = ev["line"]
-        d = self.graph.enclosing(path, line)
-        loc.update(line=line, evidence=ev["evidence"])
-        if d is not None:
-            loc.update(start=d.start, end=d.end, function=d.name)
-        else:
-            loc.update(start=line, end=line)
-        loc["location"] = f"{path}:{loc['start']}-{loc['end']}"
-        return loc
+    def _locations(self, path: str, evidence: list[dict]) -> list[dict[str, Any]]:
+        """Up to ``MAX_SPANS`` distinct ``path:start-end`` spans of ``path``, strongest evidence
+        first: the function enclosing each evidence line (a frame, a raised literal) or the
+        definition a name in the trace refers to."""
+        out: list[dict[str, Any]] = []
+        seen = set()
+        for ev in sorted(evidence, key=lambda e: -e["strength"]):
+            line = ev["line"]
+            d = self.graph.enclosing(path, line)
+            start, end = (d.start, d.end) if d is not None else (line, line)
+            if (start, end) in seen:
+                continue
+            seen.add((start, end))
+            loc = {"file": path, "line": line, "start": start, "end": end, "evidence": ev["evidence"],
+                   "location": f"{path}:{start}-{end}"}
+            if d is not None:
+                loc["function"] = d.name
+            out.append(loc)
+            if len(out) == MAX_SPANS:
+                break
+        return out
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ Channels, each a feature in [0, 1] per (change, test file):
 
 With a diff, the functions its hunks touch are known (their spans come from the code graph), and
 ``changed`` scores the tests that use those names: the static counterpart of per-test coverage,
-with a fixed weight (``DIFF_WEIGHT``) since history has no diffs to learn it from.
+with a fixed share of the fusion (``DIFF_SHARE`` of the learned weights' total) since history has
+no diffs to learn it from.
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
@@ -45,7 +46,7 @@ from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
-DIFF_WEIGHT = 2.0
+DIFF_SHARE = 0.5
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
@@ -72,23 +73,26 @@ def changed_lines(diff: str | None) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
-def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """From CI results and session test runs: {source file: {failing test file: n}} and the same
-    by test id. A CI result counts against the files its commit changed; a session's failing runs
-    count against the files the session modified."""
-    by_file: dict[str, dict[str, int]] = {}
-    by_id: dict[str, dict[str, int]] = {}
+RUN_WEIGHT = 0.25  # a test an agent chose to run after editing a file, without it failing
 
-    def count(sources: Sequence[str], failed: Sequence[str]) -> None:
+
+def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """From CI results and session test runs: {source file: {test file: weight}} and the same by
+    test id. A failure counts 1 against the files its commit changed (CI) or the session modified;
+    a session's test run that did not fail counts ``RUN_WEIGHT`` for the tests it targeted."""
+    by_file: dict[str, dict[str, float]] = {}
+    by_id: dict[str, dict[str, float]] = {}
+
+    def count(sources: Sequence[str], tests: Sequence[str], weight: float = 1.0) -> None:
         for s in sources:
             if is_test(s):
                 continue
-            for tid in failed:
+            for tid in tests:
                 row = by_file.setdefault(s, {})
-                row[test_file(tid)] = row.get(test_file(tid), 0) + 1
+                row[test_file(tid)] = row.get(test_file(tid), 0) + weight
                 if "::" in tid:
                     ids = by_id.setdefault(s, {})
-                    ids[tid] = ids.get(tid, 0) + 1
+                    ids[tid] = ids.get(tid, 0) + weight
 
     changed = {c.hash: [f.path for f in c.files] for c in data.commits}
     for ci in data.ci:
@@ -100,6 +104,9 @@ def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, int]], dict[
         failed = [t for run in s.test_runs for t in run.failed]
         if failed:
             count(s.files_modified, failed)
+        ran = [t for run in s.test_runs if not run.failed for t in run.targets if is_test(test_file(t))]
+        if ran:
+            count(s.files_modified, ran, RUN_WEIGHT)
     return by_file, by_id
 
 
@@ -116,8 +123,8 @@ class TestExpert(Expert):
         self.recent = CoChange(HALF_LIFE)
         self.graph = CodeGraph()
         self.tests: list[str] = []
-        self.failures: dict[str, dict[str, int]] = {}
-        self.failure_ids: dict[str, dict[str, int]] = {}
+        self.failures: dict[str, dict[str, float]] = {}
+        self.failure_ids: dict[str, dict[str, float]] = {}
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
 
@@ -267,9 +274,10 @@ class TestExpert(Expert):
         names = self._changed_names(changed_lines(query.diff))
         changed = self._name_users(names, candidates) if names else {}
         if sources:
-            total = sum(self.weights) + (DIFF_WEIGHT if names else 0.0) or 1.0
+            diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0
+            total = sum(self.weights) + diff_weight or 1.0
             for t, feats in self._features(sources, candidates, self.cochange, self.recent).items():
-                s = sum(w * f for w, f in zip(self.weights, feats)) + DIFF_WEIGHT * changed.get(t, 0.0)
+                s = sum(w * f for w, f in zip(self.weights, feats)) + diff_weight * changed.get(t, 0.0)
                 if s > 0:
                     scored.append((s / total, t))
                     reasons[t] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
@@ -280,7 +288,7 @@ class TestExpert(Expert):
         items = items[:top]
         ids = {}
         for t, _ in items:
-            counts: dict[str, int] = {}
+            counts: dict[str, float] = {}
             for s in sources:
                 for tid, n in self.failure_ids.get(s, {}).items():
                     if test_file(tid) == t:

@@ -1,0 +1,334 @@
+"""What the test, doc and refactor experts share: path roles, change coupling, fusion weights.
+
+* :func:`is_test`, :func:`is_doc`, :func:`is_code` classify repository paths (Python first, plus
+  the usual JavaScript/TypeScript, Go, Java and Rust layouts).
+* :class:`CoChange` counts, from commit records, how often each file changed and how often two
+  files changed together (ROSE-style association counts). Renames carry counts to the new path;
+  mass commits (more than ``MAX_COMMIT_FILES`` files) and merges are skipped, as code-maat does.
+  Counting is additive, so an incremental update equals a fit over the same commits.
+* :func:`learn_weights` fits the weights of a linear fusion of per-candidate features by
+  coordinate ascent on mean reciprocal rank, on an inner time split of a repository's own history.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from git_ml.experts.codegraph import language
+from git_ml.records import CommitRecord
+
+MAX_COMMIT_FILES = 30
+DOC_EXTS = (".md", ".rst", ".txt", ".adoc")
+_NOT_DOCS = ("requirements", "constraints", "license", "licence", "copying", "notice", "cmakelists")
+_TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs"}
+
+
+@lru_cache(maxsize=1 << 16)
+def is_test(path: str) -> bool:
+    """A test file (or test support such as ``conftest.py``) in any supported language."""
+    name = posixpath.basename(path)
+    parts = path.split("/")
+    if path.endswith(".py"):
+        return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+                or any(p in _TEST_DIRS for p in parts[:-1]) or "test" in parts[0])
+    if path.endswith(".go"):
+        return name.endswith("_test.go")
+    if path.endswith(".java"):
+        return "src/test/" in path or name.endswith(("Test.java", "Tests.java"))
+    if path.endswith(".rs"):
+        return parts[0] == "tests" or "/tests/" in path
+    if language(path) == "js":
+        return (".test." in name or ".spec." in name or "__tests__" in parts
+                or any(p in _TEST_DIRS for p in parts[:-1]))
+    return False
+
+
+def is_doc(path: str) -> bool:
+    """A documentation file (prose: Markdown, reStructuredText, AsciiDoc, text)."""
+    low = path.lower()
+    return (low.endswith(DOC_EXTS) and not is_test(path)
+            and not any(n in posixpath.basename(low) for n in _NOT_DOCS))
+
+
+def is_code(path: str) -> bool:
+    """Non-test source code (examples and docs folders excluded)."""
+    return (language(path) not in (None, "gomod") and not is_test(path)
+            and not path.startswith(("docs/", "doc/", "examples/")))
+
+
+def test_file(test_id: str) -> str:
+    """The file of a test id (``tests/test_x.py::TestA::test_b`` -> ``tests/test_x.py``)."""
+    return test_id.split("::", 1)[0]
+
+
+def stem(path: str) -> str:
+    """A file's name without directories or extensions (``a/b/Foo.test.ts`` -> ``foo``)."""
+    return posixpath.basename(path).split(".", 1)[0].lower()
+
+
+_SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_NOISE = frozenset("test tests spec src lib py js ts go rs java main index init".split())
+
+
+@lru_cache(maxsize=1 << 16)
+def path_words(path: str) -> frozenset[str]:
+    """Lower-case words of a path's directories and file name, minus layout noise."""
+    words = set()
+    for part in re.split(r"[/._-]+", path):
+        words.update(w.lower() for w in _SPLIT.findall(part))
+    return frozenset(words - _NOISE)
+
+
+def test_stem(path: str) -> str:
+    """What a test file is named after: ``test_foo.py``/``foo_test.go``/``FooTest.java``/
+    ``foo.spec.ts`` -> ``foo``."""
+    s = posixpath.basename(path).split(".", 1)[0]
+    for pre in ("test_", "tests_", "test"):
+        if s.lower().startswith(pre) and len(s) > len(pre):
+            s = s[len(pre):]
+            break
+    for suf in ("_test", "_tests", "Tests", "Test", "_spec"):
+        if s.endswith(suf) and len(s) > len(suf):
+            s = s[: -len(suf)]
+            break
+    return s.lower().lstrip("_")
+
+
+@lru_cache(maxsize=1 << 16)
+def naming_score(source: str, test: str) -> float:
+    """1 when ``test`` is named after ``source`` (``core.py`` ~ ``test_core.py``), partial for a
+    shared word, 0 otherwise."""
+    s, t = stem(source), test_stem(test)
+    if not s or not t:
+        return 0.0
+    if s == t:
+        return 1.0
+    if s.strip("_") and (s.strip("_") in t.split("_") or t in s.split("_")):
+        return 0.6
+    words = path_words(source) & path_words(test)
+    return 0.3 * min(1.0, len(words) / 2) if words else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Change coupling
+
+
+class CoChange:
+    """File change counts and pair co-change counts over commit records (oldest first).
+
+    With ``half_life`` (in commits), older commits count less: every count is kept in units of
+    the newest commit's weight, so recent coupling outweighs a layout the project left behind.
+    """
+
+    def __init__(self, half_life: float | None = None) -> None:
+        self.freq: dict[str, float] = {}
+        self.pairs: dict[str, dict[str, float]] = {}
+        self.last: dict[str, int] = {}  # path -> index of the last commit that changed it
+        self.commits = 0
+        self.half_life = half_life
+        self._unit = 1.0  # weight of the next commit, relative to the first one
+
+    def add(self, commits: Iterable[CommitRecord]) -> None:
+        """Count more commits (in order)."""
+        for c in commits:
+            if c.is_merge:
+                continue
+            self.commits += 1
+            for f in c.files:
+                if f.status.startswith("R") and f.old_path and f.old_path != f.path:
+                    self._rename(f.old_path, f.path)
+            paths = sorted({f.path for f in c.files if not f.status.startswith("D")})
+            for f in c.files:
+                if f.status.startswith("D"):
+                    self.forget(f.path)
+            if self.half_life:
+                self._unit *= 2 ** (1 / self.half_life)
+                if self._unit > 1e100:  # keep the numbers finite: rescale everything
+                    self._rescale()
+            if not paths or len(paths) > MAX_COMMIT_FILES:
+                continue
+            w = self._unit
+            for p in paths:
+                self.freq[p] = self.freq.get(p, 0) + w
+                self.last[p] = self.commits
+                row = self.pairs.setdefault(p, {})
+                for q in paths:
+                    if q != p:
+                        row[q] = row.get(q, 0) + w
+
+    def _rescale(self) -> None:
+        u = self._unit
+        self.freq = {k: v / u for k, v in self.freq.items()}
+        self.pairs = {k: {q: v / u for q, v in row.items()} for k, row in self.pairs.items()}
+        self._unit = 1.0
+
+    def _rename(self, old: str, new: str) -> None:
+        if old not in self.freq:
+            return
+        self.freq[new] = self.freq.get(new, 0) + self.freq.pop(old)
+        self.last[new] = max(self.last.get(new, 0), self.last.pop(old, 0))
+        row = self.pairs.pop(old, {})
+        mine = self.pairs.setdefault(new, {})
+        for q, n in row.items():
+            mine[q] = mine.get(q, 0) + n
+            other = self.pairs.get(q)
+            if other is not None and old in other:
+                other[new] = other.get(new, 0) + other.pop(old)
+        mine.pop(new, None)
+
+    def forget(self, path: str) -> None:
+        """Drop a deleted file (its partners keep no link to it)."""
+        self.freq.pop(path, None)
+        self.last.pop(path, None)
+        for q in self.pairs.pop(path, {}):
+            row = self.pairs.get(q)
+            if row is not None:
+                row.pop(path, None)
+
+    def confidence(self, source: str, target: str) -> float:
+        """P(target changes | source changes), from history."""
+        n = self.freq.get(source, 0)
+        return self.pairs.get(source, {}).get(target, 0) / n if n else 0.0
+
+    def partners(self, source: str) -> dict[str, float]:
+        """Every file that changed with ``source``, with its confidence."""
+        n = self.freq.get(source, 0)
+        return {q: c / n for q, c in self.pairs.get(source, {}).items()} if n else {}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"freq": self.freq, "pairs": self.pairs, "last": self.last, "commits": self.commits,
+                "half_life": self.half_life, "unit": self._unit}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "CoChange":
+        co = cls(data.get("half_life"))
+        co.freq = dict(data.get("freq", {}))
+        co.pairs = {k: dict(v) for k, v in data.get("pairs", {}).items()}
+        co.last = dict(data.get("last", {}))
+        co.commits = int(data.get("commits", 0))
+        co._unit = float(data.get("unit", 1.0))
+        return co
+
+
+def modified_existing(commit: CommitRecord, alive: set[str]) -> list[str]:
+    """The files a commit modified that existed before it (renames by their old path), the
+    ground truth of the replay tasks."""
+    out = []
+    for f in commit.files:
+        if f.status in ("M",) or f.status.startswith("R"):
+            p = f.old_path if f.status.startswith("R") and f.old_path else f.path
+            if p in alive:
+                out.append(p)
+    return out
+
+
+def advance_alive(alive: set[str], commit: CommitRecord) -> None:
+    """Apply a commit's adds, deletes and renames to the set of live paths."""
+    for f in commit.files:
+        if f.status.startswith("D"):
+            alive.discard(f.path)
+        else:
+            if f.old_path:
+                alive.discard(f.old_path)
+            alive.add(f.path)
+
+
+# --------------------------------------------------------------------------------------------
+# Fusion weights
+
+INNER_CUTS = (0.5, 0.65, 0.8)
+HALF_LIFE = 300.0  # commits
+
+
+def rolling_windows(commits: Sequence[CommitRecord], cuts: Sequence[float] = INNER_CUTS,
+                    half_life: float = HALF_LIFE):
+    """Rolling-origin inner split: at each cut, yield ``(counts, recent counts, live paths, cut,
+    window)`` with counts of the ``cut`` commits before it and the commits up to the next cut.
+    The yielded objects change after the consumer resumes: use them before the next step."""
+    co, recent, alive = CoChange(), CoChange(half_life), set()
+    bounds = [int(len(commits) * c) for c in cuts] + [len(commits)]
+    pos = 0
+    for b, nxt in zip(bounds, bounds[1:]):
+        co.add(commits[pos:b])
+        recent.add(commits[pos:b])
+        for c in commits[pos:b]:
+            advance_alive(alive, c)
+        pos = b
+        yield co, recent, alive, b, commits[b:nxt]
+
+
+GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+class _Row:
+    """One inner-split item as feature columns (candidates in their given order) + true indices."""
+
+    __slots__ = ("cols", "truth")
+
+    def __init__(self, cands: dict[str, list[float]], truth: set[str], width: int):
+        feats = list(cands.values())
+        self.cols = [[f[k] for f in feats] for k in range(width)]
+        self.truth = [i for i, c in enumerate(cands) if c in truth]
+
+
+def _reciprocal_rank(scores: list[float], truth: list[int]) -> float:
+    """1/rank of the best-scored true candidate; ties go to the earlier candidate."""
+    best_i = max(truth, key=lambda i: (scores[i], -i))
+    best = scores[best_i]
+    ahead = sum(1 for v in scores if v > best) + sum(1 for v in scores[:best_i] if v == best)
+    return 1.0 / (ahead + 1)
+
+
+def _scores(row: _Row, weights: Sequence[float], skip: int = -1) -> list[float]:
+    out = [0.0] * len(row.cols[0]) if row.cols else []
+    for k, w in enumerate(weights):
+        if w and k != skip:
+            out = [a + w * f for a, f in zip(out, row.cols[k])]
+    return out
+
+
+def rank_mrr(rows: Sequence[tuple[dict[str, list[float]], set[str]]], weights: Sequence[float]) -> float:
+    """Mean reciprocal rank of the first true candidate when candidates are scored by
+    ``weights · features`` (ties keep the candidates' given order)."""
+    prepared = [_Row(c, t, len(weights)) for c, t in rows]
+    prepared = [r for r in prepared if r.truth and r.cols and r.cols[0]]
+    return sum(_reciprocal_rank(_scores(r, weights), r.truth) for r in prepared) / max(1, len(rows))
+
+
+def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start: Sequence[float],
+                  rounds: int = 3) -> list[float]:
+    """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, keeping a change
+    only when it raises the score, so a weak channel is switched off rather than allowed to drag
+    the fusion down. Deterministic. Each step re-scores only the coordinate being moved."""
+    best = list(start)
+    prepared = [_Row(c, t, len(start)) for c, t in rows]
+    prepared = [r for r in prepared if r.truth and r.cols and r.cols[0]]
+    if not prepared:
+        return best
+    n = len(rows)
+
+    def mrr_with(base: list[list[float]], k: int, g: float) -> float:
+        total = 0.0
+        for r, b in zip(prepared, base):
+            s = [x + g * f for x, f in zip(b, r.cols[k])] if g else b
+            total += _reciprocal_rank(s, r.truth)
+        return total / n
+
+    best_val = sum(_reciprocal_rank(_scores(r, best), r.truth) for r in prepared) / n
+    for _ in range(rounds):
+        improved = False
+        for k in range(len(best)):
+            base = [_scores(r, best, skip=k) for r in prepared]
+            for g in GRID:
+                if g == best[k]:
+                    continue
+                val = mrr_with(base, k, g)
+                if val > best_val + 1e-9:
+                    best[k], best_val, improved = g, val, True
+        if not improved:
+            break
+    return best

@@ -1,0 +1,357 @@
+"""DocumentationExpert: changed code files (+ message) -> doc files to update, whether docs are
+needed at all, and stale references (names the docs mention that no longer exist in the code).
+
+Ranking channels per doc file, fused with weights learned on a rolling inner time split:
+
+* ``cochange``  confidence(changed file => doc) from past commits; ``recent`` with a half-life;
+* ``folder``    the same, pooled over the changed files' folders (new files have no history);
+* ``mentions``  BM25 of the names the changed files define (and the message) over the doc's text;
+* ``prior``/``recency``  how often / how recently the doc changed with code.
+
+``needs_docs`` (metadata) is the probability that a commit touching these files touches a doc:
+each file's own rate, shrunk towards the repository's base rate, the highest one wins; the message
+words, when given, move it by their own smoothed rates. ``threshold`` (``threshold_text`` with a message) is the
+cut that maximised F1 on the inner split (metadata ``docs_needed``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import posixpath
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.changes import (
+    HALF_LIFE,
+    CoChange,
+    is_code,
+    is_doc,
+    learn_weights,
+    modified_existing,
+    rolling_windows,
+)
+from git_ml.experts.codegraph import CodeGraph
+from git_ml.experts.text import BM25, tokens
+from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+
+FEATURES = ("cochange", "recent", "folder", "mentions", "prior", "recency")
+DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 0.25, 0.25)
+SHRINK = 5.0  # pseudo-commits of the base rate in each file's needs-docs estimate
+MIN_INNER_ITEMS = 8
+
+# `name`, ``name``, :role:`~pkg.name`, name() -- the forms in which docs cite code
+_RST_ROLE = re.compile(r":(?:py:)?(func|meth|class|attr|exc|data|obj|mod|const)?:`~?([^`<>]+?)(?:\s*<[^>]+>)?`")
+_LITERAL = re.compile(r"``([^`\n]+)``|(?<![`:\w])`([^`\n]+)`(?![`_])")  # `x`_ is an RST link
+_CALL = re.compile(r"(?<![\w.`/-])([A-Za-z_][\w.]*[A-Za-z0-9_])\(\)")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_BUILTINS = frozenset(dir(builtins))
+_COMMON = frozenset("true false none null nil self cls this args kwargs main init setup".split())
+
+
+_LOCAL_DEF = re.compile(r"(?:\bdef|\bclass)\s+(\w+)|^\s*(?:>>>\s*)?(\w+)\s*=[^=]|\bimport\s+(\w+)|\bfrom\s+(\w+)", re.M)
+_CHANGELOG = re.compile(r"^(?:change|history|news|release|whatsnew|upgrad|migrat)", re.I)
+
+
+def doc_local_names(text: str) -> set[str]:
+    """Names a doc defines or imports in its own examples (``class MyAuth``, ``s = Session()``,
+    ``import foo``): citing them is not a stale reference."""
+    return {n for m in _LOCAL_DEF.finditer(text) for n in m.groups() if n}
+
+
+def is_changelog(path: str) -> bool:
+    """Changelogs cite names that were removed on purpose: they are not checked for staleness."""
+    return bool(_CHANGELOG.match(posixpath.basename(path)))
+
+
+def referenced_names(text: str) -> list[tuple[str, int]]:
+    """(name, line) for each code name a doc cites: RST roles, inline literals that look like
+    identifiers (with ``_``, a dot, camelCase or ``()``), and ``name()`` in prose."""
+    out: list[tuple[str, int]] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        roles = list(_RST_ROLE.finditer(line))
+        for m in roles:
+            out.append((m.group(2).strip().rstrip("()"), n))
+        stripped = _RST_ROLE.sub(" ", line)
+        for m in _LITERAL.finditer(stripped):
+            lit = (m.group(1) or m.group(2)).strip()
+            call = lit.endswith("()")
+            lit = lit[:-2] if call else lit
+            if _NAME.match(lit) and (call or "_" in lit.strip("_") or "." in lit
+                                     or re.search(r"[a-z][A-Z]", lit)):
+                out.append((lit, n))
+        for m in _CALL.finditer(_LITERAL.sub(" ", stripped)):
+            out.append((m.group(1), n))
+    return out
+
+
+def _code_like(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1]
+    return (bool(_NAME.match(name)) and not keyword.iskeyword(last) and last not in _BUILTINS
+            and last.lower() not in _COMMON and len(last) > 2)
+
+
+class DocumentationExpert(Expert):
+    """Ranks doc files for a code change; estimates whether docs are needed; finds stale references."""
+
+    expert_type = "doc"
+    version = "1.0.0"
+
+    def __init__(self, expert_id: str | None = None):
+        super().__init__(expert_id)
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self.docs: list[str] = []
+        self.doc_terms: dict[str, dict[str, int]] = {}
+        self.doc_rate: dict[str, list[int]] = {}  # code file -> [commits, commits that touched a doc]
+        self.word_rate: dict[str, list[int]] = {}  # message word -> [commits, with a doc]
+        self.base_rate = 0.0
+        self.threshold = 0.5  # on the probability from files alone
+        self.threshold_text = 0.5  # ... from files and a message
+        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self.stale: list[tuple[str, str, int]] = []
+        self._bm25: tuple[tuple[str, ...], BM25] | None = None
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def fit(self, data: TrainingData) -> None:
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self._learn(data, data.commits)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        self._learn(data, new_commits)
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
+        only files whose content changed)."""
+        self.cochange.add(commits)
+        self.recent.add(commits)
+        texts: dict[str, str] = {}
+        if data.snapshot is not None:
+            self.graph = self.graph.refresh(data.snapshot)
+            self.docs = sorted(p for p in data.snapshot.files() if is_doc(p))
+            for p in self.docs:
+                raw = data.snapshot.read(p)
+                if raw is not None and b"\0" not in raw[:8000]:
+                    texts[p] = raw.decode("utf-8", errors="replace")
+        else:
+            self.docs = sorted(p for p in self.cochange.freq if is_doc(p))
+        code_names = self._code_names()
+        self.doc_terms = {p: dict(Counter(t for t in tokens(text, stemming=False) if t in code_names))
+                          for p, text in texts.items()}
+        self._bm25 = None
+        self.stale = self._stale(texts)
+        self.doc_rate, self.word_rate, self.base_rate = doc_rates(data.commits)
+        self.weights, self.threshold, self.threshold_text = self._fit_inner(data.commits)
+        self.trained_on_commits = len(data.commits)
+        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
+
+    def _code_names(self) -> set[str]:
+        names: set[str] = set()
+        for f in self.graph.facts.values():
+            for n in f.names:
+                names.update(tokens(n, stemming=False))
+        return names
+
+    def _stale(self, texts: dict[str, str]) -> list[tuple[str, str, int]]:
+        if not self.graph.facts:
+            return []
+        exists: set[str] = set()
+        for p, f in self.graph.facts.items():
+            exists.update(f.names)
+            exists.update(d.name.rsplit(".", 1)[-1] for d in f.defs)
+            exists.update(posixpath.splitext(p)[0].replace("/", ".").split("."))
+        out = []
+        for p, text in texts.items():
+            if is_changelog(p):
+                continue
+            local = doc_local_names(text)
+            for name, line in referenced_names(text):
+                head, last = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
+                if (not _code_like(name) or last in exists or last in local or head in local
+                        or head in sys.stdlib_module_names or (last.isupper() and "." not in name)):
+                    continue  # present, defined by the doc itself, the stdlib's, or an env variable
+                out.append((p, name, line))
+        return sorted(set(out))
+
+    def _fit_inner(self, commits: Sequence[CommitRecord]) -> tuple[list[float], float, float]:
+        """Fusion weights and the needs-docs threshold from a rolling inner time split."""
+        rows, gate, gate_text = [], [], []
+        for co, recent, alive, cut, window in rolling_windows(commits):
+            rates, words, base = doc_rates(commits[:cut])
+            docs = [d for d in alive if is_doc(d)]
+            for c in window:
+                if c.is_merge:
+                    continue
+                mod = modified_existing(c, alive)
+                code = [p for p in mod if is_code(p)]
+                truth = {p for p in mod if is_doc(p)}
+                if code:
+                    touched = any(is_doc(f.path) for f in c.files)
+                    gate.append((needs_docs(code, None, rates, words, base), touched))
+                    gate_text.append((needs_docs(code, c.message, rates, words, base), touched))
+                if code and truth:
+                    rows.append((self._features(code, None, docs, co, recent), truth))
+        base = doc_rates(commits)[2]
+        weights = learn_weights(rows, DEFAULT_WEIGHTS) if len(rows) >= MIN_INNER_ITEMS else list(DEFAULT_WEIGHTS)
+        return weights, best_threshold(gate, base), best_threshold(gate_text, base)
+
+    # -- features ----------------------------------------------------------------------------
+
+    def _features(self, code: Sequence[str], text: str | None, docs: Sequence[str],
+                  co: CoChange, recent: CoChange) -> dict[str, list[float]]:
+        partners = [co.partners(s) for s in code]
+        lately = [recent.partners(s) for s in code]
+        folders = {posixpath.dirname(s) for s in code}
+        peers = [q for q in co.freq if posixpath.dirname(q) in folders and is_code(q)]
+        peer_total = sum(co.freq[q] for q in peers) or 1
+        query = [t for s in code for t in self._defined_terms(s)] + tokens(text or "", stemming=False)
+        names, index = self._index(docs)
+        scores = index.score(query) if names and query else {}
+        top_text = max(scores.values(), default=0.0) or 1.0
+        text_of = {names[i]: v / top_text for i, v in scores.items()}
+        top = max((co.freq.get(d, 0) for d in docs), default=0) or 1
+        span = co.commits or 1
+        out = {}
+        for d in sorted(docs, key=lambda d: (-co.freq.get(d, 0), d)):
+            out[d] = [
+                sum(p.get(d, 0.0) for p in partners) / len(partners),
+                sum(p.get(d, 0.0) for p in lately) / len(lately),
+                min(1.0, sum(co.pairs.get(q, {}).get(d, 0) for q in peers) / peer_total),
+                text_of.get(d, 0.0),
+                co.freq.get(d, 0) / top,
+                co.last.get(d, 0) / span,
+            ]
+        return out
+
+    def _index(self, docs: Sequence[str]) -> tuple[list[str], BM25]:
+        """BM25 over the docs' code-name terms, built once per candidate set."""
+        key = tuple(d for d in docs if d in self.doc_terms)
+        if self._bm25 is None or self._bm25[0] != key:
+            self._bm25 = (key, BM25([self.doc_terms[d] for d in key]))
+        return list(key), self._bm25[1]
+
+    def _defined_terms(self, path: str) -> list[str]:
+        f = self.graph.facts.get(path)
+        words = tokens(posixpath.splitext(posixpath.basename(path))[0], stemming=False)
+        if f is not None:
+            for d in f.defs:
+                if not d.name.rsplit(".", 1)[-1].startswith("_"):
+                    words += tokens(d.name.rsplit(".", 1)[-1], stemming=False)
+        return words
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
+        code = [p for p in query.files if not is_doc(p)]
+        p_docs = needs_docs(code, query.text, self.doc_rate, self.word_rate, self.base_rate) if code else 0.0
+        threshold = self.threshold_text if query.text else self.threshold
+        items: list[tuple[str, float]] = []
+        reasons = {}
+        if code:
+            total = sum(self.weights) or 1.0
+            scored = []
+            for d, feats in self._features(code, query.text, self.docs, self.cochange, self.recent).items():
+                s = sum(w * f for w, f in zip(self.weights, feats))
+                if s > 0:
+                    scored.append((s / total, d))
+                    reasons[d] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
+            scored.sort(key=lambda x: -x[0])
+            items = [(d, round(min(1.0, s), 4)) for s, d in scored[:top]]
+        shown = {d for d, _ in items}
+        stale = [list(s) for s in self.stale if s[0] in shown]
+        return self._prediction(items, needs_docs=round(p_docs, 4), docs_needed=p_docs >= threshold,
+                                threshold=round(threshold, 4), stale_references=stale,
+                                reasons={d: reasons[d] for d in shown if d in reasons})
+
+    def stale_references(self) -> list[tuple[str, str, int]]:
+        """(doc path, name, line) for each code name a doc cites that the code no longer has."""
+        return list(self.stale)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def model_data(self) -> dict[str, Any]:
+        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("defs", "names")),
+                "docs": self.docs, "doc_terms": self.doc_terms, "doc_rate": self.doc_rate,
+                "word_rate": self.word_rate, "base_rate": self.base_rate, "threshold": self.threshold,
+                "threshold_text": self.threshold_text,
+                "weights": self.weights, "stale": [list(s) for s in self.stale]}
+
+    def load_model_data(self, data: dict[str, Any]) -> None:
+        self.cochange = CoChange.from_data(data.get("cochange", {}))
+        self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
+        self.graph = CodeGraph.from_data(data.get("graph", {}))
+        self.docs = list(data.get("docs", []))
+        self.doc_terms = {k: dict(v) for k, v in data.get("doc_terms", {}).items()}
+        self._bm25 = None
+        self.doc_rate = {k: list(v) for k, v in data.get("doc_rate", {}).items()}
+        self.word_rate = {k: list(v) for k, v in data.get("word_rate", {}).items()}
+        self.base_rate = float(data.get("base_rate", 0.0))
+        self.threshold = float(data.get("threshold", 0.5))
+        self.threshold_text = float(data.get("threshold_text", 0.5))
+        self.weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        self.stale = [(str(a), str(b), int(c)) for a, b, c in data.get("stale", [])]
+
+
+def doc_rates(commits: Sequence[CommitRecord]) -> tuple[dict[str, list[int]], dict[str, list[int]], float]:
+    """Per code file and per message word: [code-changing commits, those that also touched a doc];
+    plus the base rate over all code-changing commits."""
+    files: dict[str, list[int]] = {}
+    words: dict[str, list[int]] = {}
+    n = docs = 0
+    for c in commits:
+        code = [f.path for f in c.files if is_code(f.path) and not f.status.startswith("D")]
+        if c.is_merge or not code:
+            continue
+        hit = int(any(is_doc(f.path) for f in c.files))
+        n += 1
+        docs += hit
+        for p in code:
+            row = files.setdefault(p, [0, 0])
+            row[0] += 1
+            row[1] += hit
+        for w in set(tokens(c.message.split("\n", 1)[0])):
+            row = words.setdefault(w, [0, 0])
+            row[0] += 1
+            row[1] += hit
+    return files, words, (docs / n if n else 0.0)
+
+
+def needs_docs(code: Sequence[str], message: str | None, files: dict[str, list[int]],
+               words: dict[str, list[int]], base: float) -> float:
+    """P(a doc changes too | these code files change [, with this message])."""
+    rates = [(files.get(p, [0, 0])[1] + SHRINK * base) / (files.get(p, [0, 0])[0] + SHRINK) for p in code]
+    p = max(rates, default=base)
+    if message:
+        lifts = []
+        for w in set(tokens(message.split("\n", 1)[0])):
+            n, k = words.get(w, [0, 0])
+            if n >= 3:
+                lifts.append((k + SHRINK * base) / (n + SHRINK))
+        if lifts:
+            p = (p + max(lifts)) / 2
+    return p
+
+
+def best_threshold(gate: Sequence[tuple[float, bool]], base: float) -> float:
+    """The cut on the needs-docs probability with the best F1 on the inner split (base rate when
+    there is nothing to learn from)."""
+    if not any(y for _, y in gate):
+        return max(base, 0.5)
+    best, best_f1 = base, -1.0
+    pos = sum(1 for _, y in gate if y)
+    for thr in sorted({round(p, 4) for p, _ in gate}):
+        tp = sum(1 for p, y in gate if y and p >= thr)
+        fp = sum(1 for p, y in gate if not y and p >= thr)
+        f1 = 2 * tp / (2 * tp + fp + (pos - tp)) if tp else 0.0
+        if f1 > best_f1:
+            best, best_f1 = thr, f1
+    return best

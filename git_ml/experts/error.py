@@ -1,0 +1,458 @@
+"""ErrorDiagnosisExpert: an error message or traceback -> ranked source files, each with the line
+range (the enclosing function) where the fault most likely is.
+
+Evidence channels, each scored per file in [0, 1] and fused with fixed weights (or weights learned
+from past session errors and the files that fixed them, when there are enough):
+
+* ``frames``      stack frames mapped to repository files by longest path suffix (traces come from
+                  other machines and CI), innermost project frame first. Python (native and
+                  pytest), JavaScript, Go, Java and Rust frame formats;
+* ``literals``    the error text matched against the code's string literals (format placeholders
+                  as wildcards): the place that raised the message;
+* ``names``       identifiers in the trace (the failing test's name, shown source lines) matched
+                  to the definitions that carry them (rare names weigh more);
+* ``tested``      the failing test file -> the code it tests (naming, imports, co-change);
+* ``past``        past errors and the files that fixed them (sessions), and past commit messages;
+* ``content``     BM25 of the error words over each file's identifiers and literals;
+* ``prior``       how often the file changed (bug-prone files).
+
+An assertion failure with no project frame still gets an answer from the other channels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.changes import CoChange, is_test, learn_weights, naming_score
+from git_ml.experts.codegraph import CodeGraph
+from git_ml.experts.text import BM25, tokens
+from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+
+FEATURES = ("frames", "literals", "names", "tested", "past", "content", "prior")
+DEFAULT_WEIGHTS = (4.0, 2.0, 1.0, 1.0, 1.0, 0.5, 0.25)
+TEST_PENALTY = 0.3  # a test file is rarely where the fault is
+MIN_LEARN = 8  # past session errors with a fix needed before weights are learned
+FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much less
+MIN_LITERAL = 8
+MAX_SPANS = 3  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
+
+# -- frame formats ----------------------------------------------------------------------------
+_PY_NATIVE = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?', re.M)
+_PYTEST = re.compile(r"^([^\s:\"'<>]+\.py):(\d+):(?: in (\S+))?", re.M)
+_JS = re.compile(r"^\s*at (?:(?:async )?([\w$.<>\[\] ]+?) \()?((?:file://)?[^\s()]+?\.(?:[cm]?js|jsx|tsx?)):(\d+)(?::\d+)?\)?\s*$", re.M)
+_GO = re.compile(r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?\s*$|^\s*(\S+_test\.go):(\d+): ", re.M)
+_JAVA = re.compile(r"^\s*at ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.(?:java|kt|scala)):(\d+)\)", re.M)
+_RUST = re.compile(r"(?:panicked at |^\s+at )'?((?:[\w.\-/\\]+/)?[\w\-]+\.rs):(\d+)(?::\d+)?", re.M)
+_FAILED_ID = re.compile(r"^(?:FAILED|ERROR)\s+([^\s:]+\.py)::([\w\[\]\-.:]+)", re.M)
+_PYTEST_DEF = re.compile(r"^\s{0,8}def (test\w*)\(", re.M)
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgxXoecua%]|\{[^{}]*\}")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
+_LIBRARY = re.compile(r"[/\\](?:site-packages|dist-packages|node_modules)[/\\]")
+_SKIP_PATH = ("<frozen", "<string>", "<stdin>", "node:internal", "/rustc/", "go/src/runtime/")
+
+
+@dataclass
+class Frame:
+    """One stack frame: the path as printed, its line, function, and how deep (0 = innermost)."""
+
+    path: str
+    line: int
+    function: str = ""
+    depth: int = 0
+    repo_path: str | None = None
+
+
+def parse_frames(text: str) -> list[Frame]:
+    """Every frame in ``text``, innermost first (Python prints innermost last; JS, Go, Java and
+    Rust innermost first). Chained Python exceptions: the final exception's frames come first."""
+    py_pos = sorted(
+        [(m.start(), Frame(m.group(1), int(m.group(2)), m.group(3) or "")) for m in _PY_NATIVE.finditer(text)]
+        + [(m.start(), Frame(m.group(1), int(m.group(2)), m.group(3) or "")) for m in _PYTEST.finditer(text)],
+        key=lambda x: x[0])
+    frames = [f for _, f in reversed(py_pos)]
+    others: list[Frame] = []
+    for m in _JS.finditer(text):
+        others.append(Frame(m.group(2).removeprefix("file://"), int(m.group(3)), (m.group(1) or "").strip()))
+    for m in _GO.finditer(text):
+        path, line = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        others.append(Frame(path, int(line)))
+    for m in _JAVA.finditer(text):
+        cls = m.group(1).split("$", 1)[0]
+        pkg = cls.rsplit(".", 1)[0].replace(".", "/") if "." in cls else ""
+        others.append(Frame(f"{pkg}/{m.group(3)}" if pkg else m.group(3), int(m.group(4)), m.group(2)))
+    for m in _RUST.finditer(text):
+        others.append(Frame(m.group(1).replace("\\", "/"), int(m.group(2))))
+    out = frames + others
+    for i, f in enumerate(out):
+        f.depth = i
+    return out
+
+
+class PathIndex:
+    """Maps paths printed on another machine to repository files by longest path suffix."""
+
+    def __init__(self, files: Sequence[str]):
+        self.by_name: dict[str, list[str]] = {}
+        for p in files:
+            self.by_name.setdefault(p.rsplit("/", 1)[-1], []).append(p)
+
+    def resolve(self, printed: str) -> str | None:
+        path = printed.replace("\\", "/")
+        if any(s in path for s in _SKIP_PATH):
+            return None
+        path = re.sub(r"^(?:[A-Za-z]:)?/*|^\./", "", path)
+        cands = self.by_name.get(path.rsplit("/", 1)[-1], [])
+        best, best_len = None, 0
+        for c in cands:
+            if path == c or path.endswith("/" + c):
+                n = c.count("/") + 1
+            else:  # the repo file is deeper than the printed path shows (a relative trace)
+                n = _common_suffix(path, c)
+            if n > best_len:
+                best, best_len = c, n
+        # An absolute path from elsewhere must agree on more than a bare file name
+        # (site-packages/six.py is not the repo's vendored six.py) unless the file is unique.
+        if best is not None and best_len < 2 and printed.startswith("/") and len(cands) > 1:
+            return None
+        if best is not None and best_len < 2 and ("site-packages" in path or "node_modules" in path):
+            return None
+        return best
+
+
+def _common_suffix(a: str, b: str) -> int:
+    pa, pb = a.split("/"), b.split("/")
+    n = 0
+    while n < min(len(pa), len(pb)) and pa[-1 - n] == pb[-1 - n]:
+        n += 1
+    return n
+
+
+def project_text(text: str, paths: PathIndex) -> str:
+    """``text`` without the source lines shown under frames outside the repository (test runner
+    and library internals), whose identifiers would only add noise."""
+    keep: list[str] = []
+    inside = True
+    for line in text.splitlines():
+        m = _PY_NATIVE.match(line) or _PYTEST.match(line)
+        if m:
+            inside = paths.resolve(m.group(1)) is not None
+            continue
+        if inside:
+            keep.append(line)
+    return "\n".join(keep)
+
+
+def message_lines(text: str) -> list[str]:
+    """The lines that carry the error message: pytest's ``E`` lines, ``SomeError: ...`` lines,
+    Go/Rust panics, and a bare message (no frames) as a whole."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("E ") or s == "E":
+            out.append(s[1:].strip())
+        elif re.match(r"^[\w.]*(?:Error|Exception|Warning|Failure|Exit|Interrupt)\b.*:", s) or s.startswith(
+                ("panic:", "thread '", "Error:", "error:", "Caused by:", "assert ")):
+            out.append(s)
+    return [s for s in out if s] or [text.strip()[:2000]]
+
+
+def literal_pattern(literal: str) -> tuple[str, re.Pattern[str]] | None:
+    """(longest fixed chunk, regex) for a string literal with format placeholders as wildcards;
+    None when it has too little fixed text to identify a message."""
+    chunks = [c for c in _PLACEHOLDER.split(literal)]
+    fixed = "".join(chunks).strip()
+    longest = max(chunks, key=len).strip() if chunks else ""
+    if len(fixed) < MIN_LITERAL or len(longest) < 5 or " " not in literal.strip():
+        return None
+    regex = ".{0,200}?".join(re.escape(c) for c in chunks)
+    try:
+        return longest, re.compile(regex, re.S)
+    except re.error:
+        return None
+
+
+class ErrorDiagnosisExpert(Expert):
+    """Ranks the files (and functions) an error most likely comes from."""
+
+    expert_type = "error"
+    version = "1.0.0"
+
+    def __init__(self, expert_id: str | None = None):
+        super().__init__(expert_id)
+        self.graph = CodeGraph()
+        self.cochange = CoChange()
+        self.files: list[str] = []
+        self.history: dict[str, list[str]] = {}  # file -> tokens of messages of commits that changed it
+        self.fixes: list[tuple[str, list[str]]] = []  # (past error message, files that fixed it)
+        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self._cache: dict[str, Any] = {}
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def fit(self, data: TrainingData) -> None:
+        self.graph = CodeGraph()
+        self.cochange = CoChange()
+        self.history = {}
+        self._learn(data, data.commits)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        self._learn(data, new_commits)
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
+        only files whose content changed)."""
+        self.cochange.add(commits)
+        for c in commits:
+            if c.is_merge or len(c.files) > 30:
+                continue
+            words = tokens(c.message.split("\n", 1)[0])
+            for f in c.files:
+                self.history.setdefault(f.path, []).extend(words)
+        if data.snapshot is not None:
+            self.graph = self.graph.refresh(data.snapshot)
+            self.files = sorted(data.snapshot.files())
+        else:
+            self.files = sorted(self.cochange.freq)
+        self.fixes = [(e.message, list(e.fixed_by)) for s in data.sessions for e in s.errors if e.fixed_by]
+        self._cache = {}
+        self.weights = self._fit_weights()
+        self.trained_on_commits = len(data.commits)
+        self.trained_on_sessions = len(data.sessions)
+        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
+
+    def _fit_weights(self) -> list[float]:
+        """With enough past errors whose fix is known, learn the fusion on them (each scored
+        without its own fix in the ``past`` channel); otherwise the fixed defaults."""
+        if len(self.fixes) < MIN_LEARN:
+            return list(DEFAULT_WEIGHTS)
+        rows = []
+        for i, (msg, fixed) in enumerate(self.fixes):
+            feats, _ = self._features(msg, exclude_fix=i)
+            truth = {f for f in fixed if f in feats}
+            if truth:
+                rows.append((feats, truth))
+        return learn_weights(rows, DEFAULT_WEIGHTS) if len(rows) >= MIN_LEARN else list(DEFAULT_WEIGHTS)
+
+    # -- indexes (built lazily from the learned state) ---------------------------------------
+
+    def _index(self, name: str):
+        if name not in self._cache:
+            self._cache[name] = getattr(self, "_build_" + name)()
+        return self._cache[name]
+
+    def _build_paths(self) -> PathIndex:
+        return PathIndex(self.files or list(self.graph.facts))
+
+    def _build_literals(self) -> list[tuple[str, re.Pattern[str], str, int]]:
+        out = []
+        for p, f in self.graph.facts.items():
+            for lit, line in f.strings:
+                pat = literal_pattern(lit)
+                if pat:
+                    out.append((pat[0], pat[1], p, line))
+        return out
+
+    def _build_defs(self) -> dict[str, list[tuple[str, int, int, str]]]:
+        """Short name -> definitions; nested helpers (``wrapper``, ``decorator``) are left out:
+        their names are everywhere and say nothing."""
+        out: dict[str, list[tuple[str, int, int, str]]] = {}
+        for p, f in self.graph.facts.items():
+            for d in f.defs:
+                if d.name.count(".") > (1 if d.kind == "method" else 0):
+                    continue
+                out.setdefault(d.name.rsplit(".", 1)[-1], []).append((p, d.start, d.end, d.name))
+        return out
+
+    def _build_content(self) -> tuple[list[str], BM25]:
+        paths = sorted(self.graph.facts)
+        docs = []
+        for p in paths:
+            f = self.graph.facts[p]
+            bag = Counter(tokens(" ".join(f.names)))
+            bag.update(tokens(" ".join(s for s, _ in f.strings)))
+            bag.update(tokens(p.replace("/", " ")) * 3)
+            docs.append(bag)
+        return paths, BM25(docs)
+
+    def _build_history(self) -> tuple[list[str], BM25]:
+        paths = sorted(p for p in self.history if p in self.graph.facts)
+        return paths, BM25([self.history[p] for p in paths])
+
+    # -- evidence ----------------------------------------------------------------------------
+
+    def _features(self, text: str, exclude_fix: int = -1) -> tuple[dict[str, list[float]], dict[str, list]]:
+        """{file: feature vector} and {file: [line evidence]} for an error text."""
+        paths: PathIndex = self._index("paths")
+        frames = parse_frames(text)
+        for f in frames:
+            f.repo_path = paths.resolve(f.path)
+        mapped = [f for f in frames if f.repo_path]
+        # An installed copy (site-packages, node_modules) of a repo file is only used when the
+        # trace has no frame in the checkout itself: its line numbers belong to another version.
+        local = [f for f in mapped if not _LIBRARY.search(f.path)]
+        mapped = local or mapped
+        evidence: dict[str, list] = {}
+        chan: dict[str, dict[str, float]] = {n: {} for n in FEATURES}
+
+        def note(path: str, line: int | None, why: str, strength: float) -> None:
+            evidence.setdefault(path, []).append({"line": line, "evidence": why, "strength": strength})
+
+        # frames: innermost project (non-test) frame first
+        rank = 0
+        for f in mapped:
+            if is_test(f.repo_path):
+                continue
+            s = FRAME_DECAY ** rank
+            if f.repo_path not in chan["frames"]:
+                chan["frames"][f.repo_path] = s
+                rank += 1
+            note(f.repo_path, f.line, "frame", 1.0 + s)
+        msgs = message_lines(text)
+        msg_text = "\n".join(msgs)
+        # literals: the message raised from a literal in the code
+        for longest, regex, p, line in self._index("literals"):
+            if longest in msg_text and regex.search(msg_text):
+                s = min(1.0, len(longest) / 40)
+                if s > chan["literals"].get(p, 0.0):
+                    chan["literals"][p] = s
+                    note(p, line, "literal", 0.5 + s)
+        # failing tests: from test frames, FAILED ids and pytest's shown test source
+        test_files = {f.repo_path for f in mapped if is_test(f.repo_path)}
+        test_names = {f.function for f in mapped if is_test(f.repo_path) and f.function.startswith("test")}
+        for m in _FAILED_ID.finditer(text):
+            rp = paths.resolve(m.group(1))
+            if rp:
+                test_files.add(rp)
+            test_names.add(m.group(2).split("::")[-1].split("[")[0])
+        test_names |= set(_PYTEST_DEF.findall(text))
+        # names: identifiers of the trace and the test names' words, matched to definitions
+        defs = self._index("defs")
+        idents = set(_IDENT.findall(project_text(text, paths)))
+        for t in test_names:
+            rest = re.sub(r"^tests?_?", "", t)
+            idents.add(rest)
+            idents.update(w for w in rest.split("_") if len(w) > 3)
+        for name in idents:
+            owners = defs.get(name)
+            if not owners or len(owners) > 5:
+                continue
+            w = 1.0 / len(owners)
+            for p, start, end, qual in owners:
+                chan["names"][p] = chan["names"].get(p, 0.0) + w
+                note(p, start, f"name:{qual}", 0.2 + 0.1 * w)
+        _normalise(chan["names"])
+        # tested: the failing test file -> the code it tests
+        for t in test_files:
+            for p in self.graph.imports.get(t, ()):
+                if not is_test(p):
+                    chan["tested"][p] = chan["tested"].get(p, 0.0) + 0.3
+            for p, conf in self.cochange.partners(t).items():
+                if not is_test(p) and p in self.graph.facts:
+                    chan["tested"][p] = chan["tested"].get(p, 0.0) + conf
+            for p in self.graph.facts:
+                if not is_test(p):
+                    n = naming_score(p, t)
+                    if n >= 0.6:
+                        chan["tested"][p] = chan["tested"].get(p, 0.0) + n
+        _normalise(chan["tested"])
+        # past fixes of similar errors, and past commit messages
+        query = tokens(msg_text + " " + " ".join(test_names))
+        past = [(m, f) for i, (m, f) in enumerate(self.fixes) if i != exclude_fix]
+        if past and query:
+            scores = BM25([tokens(m) for m, _ in past]).score(query)
+            for i, s in scores.items():
+                for p in past[i][1]:
+                    chan["past"][p] = chan["past"].get(p, 0.0) + s
+        hist_paths, hist = self._index("history")
+        for i, s in hist.score(query).items():
+            chan["past"][hist_paths[i]] = chan["past"].get(hist_paths[i], 0.0) + 0.3 * s
+        _normalise(chan["past"])
+        content_paths, content = self._index("content")
+        for i, s in content.score(tokens(text)).items():
+            chan["content"][content_paths[i]] = s
+        _normalise(chan["content"])
+        top = max(self.cochange.freq.values(), default=0) or 1
+        for p in self.graph.facts:
+            if not is_test(p) and p in self.cochange.freq:
+                chan["prior"][p] = self.cochange.freq[p] / top
+        pool = sorted(set().union(*chan.values()), key=lambda p: (-self.cochange.freq.get(p, 0), p))
+        feats = {p: [chan[n].get(p, 0.0) for n in FEATURES] for p in pool}
+        return feats, evidence
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
+        text = "\n".join(x for x in (query.text, query.diff) if x)
+        if not text.strip():
+            return self._prediction([], locations=[])
+        feats, evidence = self._features(text)
+        total = sum(self.weights) or 1.0
+        scored = []
+        for p, f in feats.items():
+            s = sum(w * x for w, x in zip(self.weights, f)) / total
+            if is_test(p):
+                s *= TEST_PENALTY
+            if s > 0:
+                scored.append((s, p))
+        scored.sort(key=lambda x: -x[0])
+        items = [(p, round(min(1.0, s * 2), 4)) for s, p in scored[:top]]
+        locations = [loc for p, _ in items for loc in self._locations(p, evidence.get(p, []))]
+        frames = [{"path": f.path, "line": f.line, "function": f.function} for f in parse_frames(text)[:20]]
+        ranges: dict[str, str] = {}
+        for loc in locations:
+            ranges.setdefault(loc["file"], f"{loc['start']}-{loc['end']}")
+        return self._prediction(items, locations=locations, ranges=ranges,
+                                frames=frames,
+                                reasons={p: {n: round(x, 3) for n, x in zip(FEATURES, feats[p]) if x}
+                                         for p, _ in items})
+
+    def _locations(self, path: str, evidence: list[dict]) -> list[dict[str, Any]]:
+        """Up to ``MAX_SPANS`` distinct ``path:start-end`` spans of ``path``, strongest evidence
+        first: the function enclosing each evidence line (a frame, a raised literal) or the
+        definition a name in the trace refers to."""
+        out: list[dict[str, Any]] = []
+        seen = set()
+        for ev in sorted(evidence, key=lambda e: -e["strength"]):
+            line = ev["line"]
+            d = self.graph.enclosing(path, line)
+            start, end = (d.start, d.end) if d is not None else (line, line)
+            if (start, end) in seen:
+                continue
+            seen.add((start, end))
+            loc = {"file": path, "line": line, "start": start, "end": end, "evidence": ev["evidence"],
+                   "location": f"{path}:{start}-{end}"}
+            if d is not None:
+                loc["function"] = d.name
+            out.append(loc)
+            if len(out) == MAX_SPANS:
+                break
+        return out
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def model_data(self) -> dict[str, Any]:
+        return {"graph": self.graph.to_data(), "cochange": self.cochange.to_data(), "files": self.files,
+                "history": {p: " ".join(w) for p, w in self.history.items()},
+                "fixes": [[m, f] for m, f in self.fixes], "weights": self.weights}
+
+    def load_model_data(self, data: dict[str, Any]) -> None:
+        self.graph = CodeGraph.from_data(data.get("graph", {}))
+        self.cochange = CoChange.from_data(data.get("cochange", {}))
+        self.files = list(data.get("files", []))
+        self.history = {p: s.split() for p, s in data.get("history", {}).items()}
+        self.fixes = [(str(m), list(f)) for m, f in data.get("fixes", [])]
+        self.weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        self._cache = {}
+
+
+def _normalise(scores: dict[str, float]) -> None:
+    top = max(scores.values(), default=0.0)
+    if top > 0:
+        for k in scores:
+            scores[k] /= top

@@ -1,0 +1,316 @@
+"""TestExpert: changed files (or a diff) -> the test files to run, best first.
+
+Channels, each a feature in [0, 1] per (change, test file):
+
+* ``naming``   the test is named after a changed file (``core.py`` ~ ``test_core.py``, ``FooTest``);
+* ``imports``  the test imports a changed module, directly (1) or transitively (1/distance);
+* ``references`` the test uses names the changed files define, or that files importing them
+  define (1/(1 + distance)); rarer names weigh more;
+* ``cochange`` the test changed together with the changed files in past commits (confidence);
+  ``recent`` the same with a half-life, so the project's current habits count most;
+* ``failures`` the test failed after changes to these files (CI results, session test runs);
+* ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
+
+With a diff, the functions its hunks touch are known (their spans come from the code graph), and
+``changed`` scores the tests that use those names: the static counterpart of per-test coverage,
+with a fixed share of the fusion (``DIFF_SHARE`` of the learned weights' total) since history has
+no diffs to learn it from.
+
+They are fused linearly with weights learned per repository on a rolling inner time split of its
+own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
+help there is switched off. Changed or new test files are always selected first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.changes import (
+    HALF_LIFE,
+    CoChange,
+    is_test,
+    learn_weights,
+    modified_existing,
+    naming_score,
+    path_words,
+    rolling_windows,
+    test_file,
+)
+from git_ml.experts.codegraph import CodeGraph
+from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+
+FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
+DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
+MIN_INNER_ITEMS = 8
+DIFF_SHARE = 0.5
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
+_DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
+
+
+def diff_paths(diff: str | None) -> tuple[list[str], list[str]]:
+    """(paths a unified diff touches, paths it adds) in order of appearance."""
+    if not diff:
+        return [], []
+    touched = list(dict.fromkeys(p for p in _DIFF_PATH.findall(diff) if p != "/dev/null"))
+    added = re.findall(r"^--- /dev/null\n\+\+\+ b/(\S+)", diff, re.M)
+    return touched, added
+
+
+def changed_lines(diff: str | None) -> dict[str, list[tuple[int, int]]]:
+    """{path: [(first, last) new-side line ranges of each hunk]} of a unified diff."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    path = None
+    for line in (diff or "").splitlines():
+        if line.startswith("+++ "):
+            path = line[6:].strip() if line.startswith("+++ b/") else None
+        elif path and (m := _HUNK.match(line)):
+            start, n = int(m.group(1)), int(m.group(2) or 1)
+            out.setdefault(path, []).append((start, start + max(n, 1) - 1))
+    return out
+
+
+RUN_WEIGHT = 0.25  # a test an agent chose to run after editing a file, without it failing
+
+
+def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """From CI results and session test runs: {source file: {test file: weight}} and the same by
+    test id. A failure counts 1 against the files its commit changed (CI) or the session modified;
+    a session's test run that did not fail counts ``RUN_WEIGHT`` for the tests it targeted."""
+    by_file: dict[str, dict[str, float]] = {}
+    by_id: dict[str, dict[str, float]] = {}
+
+    def count(sources: Sequence[str], tests: Sequence[str], weight: float = 1.0) -> None:
+        for s in sources:
+            if is_test(s):
+                continue
+            for tid in tests:
+                row = by_file.setdefault(s, {})
+                row[test_file(tid)] = row.get(test_file(tid), 0) + weight
+                if "::" in tid:
+                    ids = by_id.setdefault(s, {})
+                    ids[tid] = ids.get(tid, 0) + weight
+
+    changed = {c.hash: [f.path for f in c.files] for c in data.commits}
+    for ci in data.ci:
+        failed = [o.test_id if "::" in o.test_id or not o.file else o.file
+                  for o in ci.outcomes if o.outcome in ("failed", "error")]
+        if failed and ci.commit in changed:
+            count(changed[ci.commit], failed)
+    for s in data.sessions:
+        failed = [t for run in s.test_runs for t in run.failed]
+        if failed:
+            count(s.files_modified, failed)
+        ran = [t for run in s.test_runs if not run.failed for t in run.targets if is_test(test_file(t))]
+        if ran:
+            count(s.files_modified, ran, RUN_WEIGHT)
+    return by_file, by_id
+
+
+class TestExpert(Expert):
+    """Ranks test files for a change; see the module docstring for the channels."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    expert_type = "test"
+    version = "1.0.0"
+
+    def __init__(self, expert_id: str | None = None):
+        super().__init__(expert_id)
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self.tests: list[str] = []
+        self.failures: dict[str, dict[str, float]] = {}
+        self.failure_ids: dict[str, dict[str, float]] = {}
+        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self.inner_items = 0
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def fit(self, data: TrainingData) -> None:
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self._learn(data, data.commits)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        self._learn(data, new_commits)
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
+        only files whose content changed)."""
+        self.cochange.add(commits)
+        self.recent.add(commits)
+        if data.snapshot is not None:
+            self.graph = self.graph.refresh(data.snapshot)
+            self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
+        else:
+            self.tests = sorted(p for p in self.cochange.freq if is_test(p))
+        self.failures, self.failure_ids = failure_counts(data)
+        self.weights, self.inner_items = self._fit_weights(data.commits)
+        self.trained_on_commits = len(data.commits)
+        self.trained_on_sessions = len(data.sessions)
+        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
+
+    def _fit_weights(self, commits: Sequence[CommitRecord]) -> tuple[list[float], int]:
+        """Weights from a rolling inner time split: at each cut, score the next window's
+        (source files -> test files) items with counts from before the cut; keep the weights
+        with the best MRR over all windows."""
+        rows = []
+        for co, recent, alive, _, window in rolling_windows(commits):
+            tests = [t for t in alive if is_test(t)]
+            for c in window:
+                if c.is_merge:
+                    continue
+                mod = modified_existing(c, alive)
+                src = [p for p in mod if not is_test(p)]
+                truth = {p for p in mod if is_test(p)}
+                if src and truth and len(mod) <= 20:
+                    rows.append((self._features(src, tests, co, recent), truth))
+        if len(rows) < MIN_INNER_ITEMS:
+            return list(DEFAULT_WEIGHTS), len(rows)
+        return learn_weights(rows, DEFAULT_WEIGHTS), len(rows)
+
+    # -- features ----------------------------------------------------------------------------
+
+    def _features(self, sources: Sequence[str], tests: Sequence[str], co: CoChange,
+                  recent: CoChange) -> dict[str, list[float]]:
+        """{test file: feature vector} for a change to ``sources``; candidates in prior order."""
+        dist: dict[str, int] = {}
+        for s in sources:
+            for t, d in self.graph.dependents([s]).items():
+                if t not in dist or d < dist[t]:
+                    dist[t] = d
+        partners = [co.partners(s) for s in sources]
+        lately = [recent.partners(s) for s in sources]
+        fails = [self.failures.get(s, {}) for s in sources]
+        top = max((co.freq.get(t, 0) for t in tests), default=0) or 1
+        span = co.commits or 1
+        words = [path_words(s) for s in sources]
+        refs = self._references(sources, tests)
+        out = {}
+        for t in sorted(tests, key=lambda t: (-co.freq.get(t, 0), t)):
+            tw = path_words(t)
+            out[t] = [
+                max((naming_score(s, t) for s in sources), default=0.0),
+                1.0 / dist[t] if t in dist else 0.0,
+                refs.get(t, 0.0),
+                sum(p.get(t, 0.0) for p in partners) / len(partners),
+                sum(p.get(t, 0.0) for p in lately) / len(lately),
+                min(1.0, sum(f.get(t, 0) / (1 + sum(f.values())) for f in fails) * 2),
+                co.freq.get(t, 0) / top,
+                co.last.get(t, 0) / span,
+                max((len(w & tw) / len(w | tw) for w in words if w | tw), default=0.0),
+            ]
+        return out
+
+    def _references(self, sources: Sequence[str], tests: Sequence[str]) -> dict[str, float]:
+        """{test: weight of the changed files' defined names it uses}, normalised to [0, 1]; a
+        name used by few tests counts more (inverse document frequency over the tests)."""
+        reach = {s: 0 for s in sources}
+        for s in sources:
+            for p, d in self.graph.dependents([s], max_depth=3).items():
+                if not is_test(p) and d < reach.get(p, 99):
+                    reach[p] = d
+        names: dict[str, float] = {}
+        for s, dist in reach.items():
+            f = self.graph.facts.get(s)
+            for d in f.defs if f is not None else ():
+                short = d.name.rsplit(".", 1)[-1]
+                if len(short) > 3 and not short.startswith("__") and d.name.count(".") <= 1:
+                    names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
+        return self._name_users(names, tests)
+
+    def _changed_names(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
+        """Names of the functions, methods and classes a diff's hunks touch: a nested helper
+        counts as its outermost function, a method also as its class (weight 1/2)."""
+        names: dict[str, float] = {}
+        for path, ranges in hunks.items():
+            f = self.graph.facts.get(path)
+            for d in f.defs if f is not None else ():
+                if any(a <= d.end and d.start <= b for a, b in ranges):
+                    parts = d.name.split(".")
+                    if d.kind == "method" or (len(parts) > 1 and d.kind != "function"):
+                        names[parts[-1]] = 1.0
+                        names[parts[0]] = max(names.get(parts[0], 0.0), 0.5)
+                    elif len(parts) == 1:
+                        names[parts[0]] = 1.0
+                    else:
+                        names[parts[0]] = max(names.get(parts[0], 0.0), 1.0)
+        return {n: w for n, w in names.items() if not (n.startswith("__") and n.endswith("__"))}
+
+    def _name_users(self, names: dict[str, float], tests: Sequence[str]) -> dict[str, float]:
+        """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""
+        if not names:
+            return {}
+        users: dict[str, list[str]] = {}
+        for t in tests:
+            f = self.graph.facts.get(t)
+            if f is not None:
+                for n in names.keys() & set(f.names):
+                    users.setdefault(n, []).append(t)
+        out: dict[str, float] = {}
+        for n, ts in users.items():
+            idf = math.log(1 + len(tests) / len(ts)) * names[n]
+            for t in ts:
+                out[t] = out.get(t, 0.0) + idf
+        top = max(out.values(), default=0.0) or 1.0
+        return {t: v / top for t, v in out.items()}
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
+        touched, added = diff_paths(query.diff)
+        files = list(dict.fromkeys([*query.files, *touched]))
+        must = [p for p in files if is_test(p)]
+        sources = [p for p in files if not is_test(p)]
+        candidates = [t for t in dict.fromkeys([*self.tests, *added]) if t not in must]
+        scored: list[tuple[float, str]] = []
+        reasons: dict[str, dict[str, float]] = {}
+        names = self._changed_names(changed_lines(query.diff))
+        changed = self._name_users(names, candidates) if names else {}
+        if sources:
+            diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0
+            total = sum(self.weights) + diff_weight or 1.0
+            for t, feats in self._features(sources, candidates, self.cochange, self.recent).items():
+                s = sum(w * f for w, f in zip(self.weights, feats)) + diff_weight * changed.get(t, 0.0)
+                if s > 0:
+                    scored.append((s / total, t))
+                    reasons[t] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
+                    if changed.get(t):
+                        reasons[t]["changed"] = round(changed[t], 3)
+            scored.sort(key=lambda x: -x[0])  # stable: ties keep the prior order
+        items = [(t, 1.0) for t in must] + [(t, round(min(1.0, s), 4)) for s, t in scored]
+        items = items[:top]
+        ids = {}
+        for t, _ in items:
+            counts: dict[str, float] = {}
+            for s in sources:
+                for tid, n in self.failure_ids.get(s, {}).items():
+                    if test_file(tid) == t:
+                        counts[tid] = counts.get(tid, 0) + n
+            if counts:
+                ids[t] = sorted(counts, key=lambda k: -counts[k])
+        return self._prediction(items, must_run=must, changed_names=sorted(names), reasons={t: reasons[t] for t, _ in items if t in reasons},
+                                test_ids=ids, weights=dict(zip(FEATURES, self.weights)))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def model_data(self) -> dict[str, Any]:
+        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("imports", "defs", "names")),
+                "tests": self.tests, "failures": self.failures, "failure_ids": self.failure_ids,
+                "weights": self.weights, "inner_items": self.inner_items}
+
+    def load_model_data(self, data: dict[str, Any]) -> None:
+        self.cochange = CoChange.from_data(data.get("cochange", {}))
+        self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
+        self.graph = CodeGraph.from_data(data.get("graph", {}))
+        self.tests = list(data.get("tests", []))
+        self.failures = {k: dict(v) for k, v in data.get("failures", {}).items()}
+        self.failure_ids = {k: dict(v) for k, v in data.get("failure_ids", {}).items()}
+        self.weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        self.inner_items = int(data.get("inner_items", 0))

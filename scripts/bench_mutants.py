@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The error and test experts on the mutation benchmark, next to ``mutant_anchors.py``'s anchors.
+
+``mutants.py`` injected faults into a real project and kept those its own tests catch; each
+mutant gives an error case (first failing traceback -> the mutated file and function) and a test
+case (the mutated file -> the test files that failed). The experts learn from the project's
+history (``extract.py`` output) and its code at HEAD of the checkout (the mutants are reverted).
+
+usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from git_ml.experts.base import Query, TrainingData  # noqa: E402
+from git_ml.experts.error import ErrorDiagnosisExpert  # noqa: E402
+from git_ml.experts.snapshot import Snapshot  # noqa: E402
+from git_ml.experts.test import TestExpert  # noqa: E402
+from git_ml.records import CommitRecord, FileChange  # noqa: E402
+
+
+def load_module(bench_dir: Path, name: str):
+    """Import one of the shared bench scripts from its folder (the package never depends on it)."""
+    sys.path.insert(0, str(bench_dir))
+    spec = importlib.util.spec_from_file_location(name, bench_dir / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def to_record(c: dict) -> CommitRecord:
+    return CommitRecord(hash=c["hash"], author=c.get("author", ""), author_time=c.get("time", 0),
+                        message=c.get("message", ""),
+                        files=[FileChange(path=f["path"], status=f["status"], old_path=f.get("old_path"))
+                               for f in c["files"]])
+
+
+def one_line_diff(m: dict) -> str:
+    """The diff a user would have for the mutant: one hunk at the mutated line."""
+    f, n = m["file"], m["mutated_line"]
+    return f"diff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n@@ -{n},1 +{n},1 @@\n"
+
+
+def change_recall(pred, m: dict) -> dict[str, float]:
+    """Change recall@k (a failing test file in the top k) and test recall@5."""
+    order = [t for t, _ in pred.items]
+    hits = [i for i, t in enumerate(order) if t in m["failing_tests"]]
+    row = {f"recall@{k}": float(bool(hits and hits[0] < k)) for k in (1, 3, 5)}
+    row["test_recall@5"] = len([i for i in hits if i < 5]) / len(m["failing_tests"])
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mutants")
+    ap.add_argument("checkout", type=Path)
+    ap.add_argument("history")
+    ap.add_argument("--bench-dir", required=True, type=Path)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    B = load_module(args.bench_dir, "baselines")
+    mutants = [json.loads(line) for line in open(args.mutants)]
+    history = [json.loads(line) for line in open(args.history)]
+    anchors = json.loads(subprocess.run(
+        [sys.executable, str(args.bench_dir / "mutant_anchors.py"), args.mutants, str(args.checkout), args.history],
+        capture_output=True, text=True, check=True).stdout)
+
+    snap = Snapshot(args.checkout, "HEAD")
+    data = TrainingData(commits=[to_record(c) for c in history], revision=snap.revision, snapshot=snap)
+    t0 = time.perf_counter()
+    error, tests = ErrorDiagnosisExpert(), TestExpert()
+    error.fit(data)
+    tests.fit(data)
+    fit_s = time.perf_counter() - t0
+
+    err_rows, fn_rows, test_rows, diff_rows = [], [], [], []
+    by_format: dict[str, list[dict]] = {}
+    t0 = time.perf_counter()
+    for m in mutants:
+        pred = error.predict(Query(text=m["traceback"]), top=50)
+        ranked = [p for p, _ in pred.items]
+        row = B.metrics(ranked, [m["file"]])
+        err_rows.append(row)
+        by_format.setdefault(m.get("tb", "?"), []).append(row)
+        locs = [loc for loc in pred.metadata["locations"] if loc.get("start")]
+        hit = next((i for i, loc in enumerate(locs) if loc["file"] == m["file"]
+                    and loc["start"] <= m["mutated_line"] <= loc["end"]), None)
+        fn_rows.append({"fn@1": float(hit == 0), "fn_mrr": 1 / (hit + 1) if hit is not None else 0.0})
+        test_rows.append(change_recall(tests.predict(Query(files=[m["file"]]), top=50), m))
+        diff_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=one_line_diff(m)), top=50), m))
+    q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants))
+    snap.close()
+    out = {
+        "mutants": len(mutants), "fit_s": round(fit_s, 2), "query_ms": round(q_ms, 2),
+        "error/expert": dict(B.avg(err_rows), **B.avg(fn_rows)),
+        "error/expert by tb format": {k: B.avg(v) for k, v in by_format.items()},
+        "error/anchor innermost-frame": anchors.get("error/innermost-frame"),
+        "error/anchor frame+bm25": anchors.get("error/frame+bm25"),
+        "tests/expert (file)": B.avg(test_rows),
+        "tests/expert (file + diff hunk)": B.avg(diff_rows),
+        "tests/anchor naming+cochange": anchors.get("tests/naming+cochange"),
+        "tests/anchor naming": anchors.get("tests/naming"),
+        "tests/anchor cochange": anchors.get("tests/cochange"),
+    }
+    print(json.dumps(out, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""DocumentationExpert: docs that co-change with code, the needs-docs probability, stale
+references, updates and storage."""
+
+from __future__ import annotations
+
+import msgspec
+
+from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.doc import DocumentationExpert, referenced_names
+from git_ml.records import CommitRecord, FileChange
+
+
+class MemSnapshot:
+    def __init__(self, files: dict[str, str], revision: str = "r1"):
+        self._files = files
+        self.revision = revision
+
+    def files(self) -> list[str]:
+        return sorted(self._files)
+
+    def read(self, path: str) -> bytes | None:
+        return self._files[path].encode() if path in self._files else None
+
+
+TREE = {
+    "src/lib/api.py": "def fetch_page(url, timeout=None):\n    return url\n\nclass Widget:\n    def draw(self):\n"
+                      "        pass\n",
+    "src/lib/internal.py": "def _cache():\n    return {}\n",
+    "src/lib/cli.py": "def main():\n    pass\n",
+    "docs/api.md": "# API\n\nCall `fetch_page()` with a `timeout`. ``Widget.draw`` paints;\n"
+                   "``Widget.render`` is gone and `old_helper()` too. Also see `plain`.\n",
+    "docs/cli.rst": "CLI\n===\n\nRun :func:`lib.cli.main`. :class:`~lib.api.Gadget` was removed.\n\n"
+                    "Example::\n\n    class MyAuth(object):\n        pass\n\n    `MyAuth` is yours.\n",
+    "CHANGES.md": "- removed `legacy_call()`\n",
+    "README.md": "# lib\n",
+}
+
+
+def commit(h: str, *paths: str, message: str = "change") -> CommitRecord:
+    return CommitRecord(hash=h, message=message, files=[FileChange(path=p) for p in paths])
+
+
+def history() -> list[CommitRecord]:
+    out = [CommitRecord(hash="c0", message="initial", files=[FileChange(path=p, status="A") for p in TREE])]
+    for i in range(6):  # api.py changes always come with its doc
+        out.append(commit(f"a{i}", "src/lib/api.py", "docs/api.md", message="document the api"))
+    for i in range(6):  # internal.py never touches docs
+        out.append(commit(f"i{i}", "src/lib/internal.py", message="refactor internals"))
+    for i in range(3):
+        out.append(commit(f"l{i}", "src/lib/cli.py", "docs/cli.rst", "CHANGES.md", message="cli option"))
+    return out
+
+
+def fitted(commits=None) -> DocumentationExpert:
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits or history(), snapshot=MemSnapshot(TREE)))
+    return e
+
+
+def test_docs_that_co_change_with_the_code_rank_first():
+    e = fitted()
+    assert e.predict(Query(files=["src/lib/api.py"])).items[0][0] == "docs/api.md"
+    top2 = [d for d, _ in e.predict(Query(files=["src/lib/cli.py"])).items[:2]]
+    assert set(top2) == {"docs/cli.rst", "CHANGES.md"}
+
+
+def test_needs_docs_probability_follows_each_files_history():
+    e = fitted()
+    api = e.predict(Query(files=["src/lib/api.py"])).metadata
+    internal = e.predict(Query(files=["src/lib/internal.py"])).metadata
+    assert 0.0 <= internal["needs_docs"] < api["needs_docs"] <= 1.0
+    assert api["needs_docs"] > 0.5 > internal["needs_docs"]
+    assert api["docs_needed"] is True and internal["docs_needed"] is False
+    # an unseen file gets the repository's base rate
+    unseen = e.predict(Query(files=["src/lib/new.py"])).metadata["needs_docs"]
+    assert unseen == round(e.base_rate, 4)
+
+
+def test_stale_references_are_names_the_code_no_longer_has():
+    e = fitted()
+    stale = e.stale_references()
+    names = {(d, n) for d, n, _ in stale}
+    assert ("docs/api.md", "Widget.render") in names
+    assert ("docs/api.md", "old_helper") in names
+    assert ("docs/cli.rst", "lib.api.Gadget") in names
+    assert ("docs/api.md", "fetch_page") not in names  # still defined
+    assert ("docs/api.md", "Widget.draw") not in names
+    assert not any(d == "CHANGES.md" for d, _, _ in stale)  # changelogs cite removed names on purpose
+    assert not any(n == "MyAuth" for _, n, _ in stale)  # defined by the doc's own example
+    assert ("docs/api.md", "old_helper", 4) in stale
+    pred = e.predict(Query(files=["src/lib/api.py"]))
+    assert ["docs/api.md", "Widget.render", 4] in pred.metadata["stale_references"]
+
+
+def test_referenced_names_reads_markdown_and_rst_forms():
+    text = "Use `a_b()` and ``Pkg.mod``, :meth:`~x.Y.z`, call helper_fn() here; `word` and `Link`_ are prose.\n"
+    assert [n for n, _ in referenced_names(text)] == ["x.Y.z", "a_b", "Pkg.mod", "helper_fn"]
+
+
+def test_incremental_update_equals_fit_from_scratch():
+    commits = history()
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits[:7], snapshot=MemSnapshot(TREE)))
+    e.update(TrainingData(commits=commits, snapshot=MemSnapshot(TREE, "r2")), commits[7:])
+    full = fitted(commits)
+    assert msgspec.json.encode(e.model_data()) == msgspec.json.encode(full.model_data())
+
+
+def test_model_data_round_trips_through_msgspec_json():
+    e = fitted()
+    micro = e.to_micro()
+    back = DocumentationExpert.from_micro(msgspec.json.decode(msgspec.json.encode(micro), type=type(micro)))
+    q = Query(files=["src/lib/api.py"], text="document the api")
+    assert back.predict(q).items == e.predict(q).items
+    assert back.predict(q).metadata == e.predict(q).metadata
+    assert back.stale_references() == e.stale_references()

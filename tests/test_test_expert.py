@@ -1,0 +1,159 @@
+"""TestExpert: naming, the import graph (transitively), co-change, failures, diffs, must-run
+tests, incremental updates and storage."""
+
+from __future__ import annotations
+
+import msgspec
+
+from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.test import TestExpert, changed_lines, diff_paths
+from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
+from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
+
+
+class MemSnapshot:
+    def __init__(self, files: dict[str, str], revision: str = "r1"):
+        self._files = files
+        self.revision = revision
+
+    def files(self) -> list[str]:
+        return sorted(self._files)
+
+    def read(self, path: str) -> bytes | None:
+        return self._files[path].encode() if path in self._files else None
+
+
+def commit(h: str, *paths: str, status: str = "M", message: str = "change") -> CommitRecord:
+    return CommitRecord(hash=h, message=message, files=[FileChange(path=p, status=status) for p in paths])
+
+
+TREE = {
+    "src/shop/__init__.py": "",
+    "src/shop/cart.py": "from shop.money import add\n\nclass Cart:\n    def total(self):\n        return add(1, 2)\n",
+    "src/shop/money.py": "def add(a, b):\n    return a + b\n\ndef round_cents(x):\n    return x\n",
+    "src/shop/report.py": "def render():\n    return ''\n",
+    "tests/test_cart.py": "from shop.cart import Cart\n\ndef test_total():\n    assert Cart().total() == 3\n",
+    "tests/test_checkout.py": "from shop.cart import Cart\n\ndef test_checkout():\n    Cart()\n",
+    "tests/test_rounding.py": "from shop.money import round_cents\n\ndef test_round():\n    round_cents(1)\n",
+    "tests/test_layout.py": "def test_layout():\n    pass\n",
+}
+
+
+def history() -> list[CommitRecord]:
+    commits = [commit("c0", *TREE, status="A")]
+    # report.py and test_layout.py always change together (no naming or import link)
+    commits += [commit(f"r{i}", "src/shop/report.py", "tests/test_layout.py") for i in range(6)]
+    commits += [commit(f"m{i}", "src/shop/money.py") for i in range(3)]
+    commits += [commit(f"k{i}", "src/shop/cart.py", "tests/test_cart.py") for i in range(3)]
+    return commits
+
+
+def fitted(commits=None, tree=None, **kw) -> TestExpert:
+    e = TestExpert()
+    e.fit(TrainingData(commits=commits or history(), snapshot=MemSnapshot(tree or TREE), **kw))
+    return e
+
+
+def ranked(e: TestExpert, **query) -> list[str]:
+    return [t for t, _ in e.predict(Query(**query), top=20).items]
+
+
+def test_naming_convention_ranks_the_namesake_test_first():
+    e = fitted()
+    assert ranked(e, files=["src/shop/cart.py"])[0] == "tests/test_cart.py"
+
+
+def test_import_graph_reaches_tests_transitively():
+    e = fitted()
+    pred = e.predict(Query(files=["src/shop/money.py"]), top=20)
+    order = [t for t, _ in pred.items]
+    # test_rounding imports money directly; test_checkout only through cart.py (distance 2)
+    assert order.index("tests/test_rounding.py") < order.index("tests/test_checkout.py")
+    assert pred.metadata["reasons"]["tests/test_checkout.py"]["imports"] == 0.5
+    assert pred.metadata["reasons"]["tests/test_rounding.py"]["imports"] == 1.0
+    assert "tests/test_layout.py" not in order[:3]
+
+
+def test_co_change_links_a_test_with_no_name_or_import_in_common():
+    e = fitted()
+    pred = e.predict(Query(files=["src/shop/report.py"]), top=20)
+    assert pred.items[0][0] == "tests/test_layout.py"
+    assert pred.metadata["reasons"]["tests/test_layout.py"]["cochange"] == 1.0
+
+
+def test_changed_and_new_tests_are_always_selected_first():
+    e = fitted()
+    diff = ("diff --git a/tests/test_new.py b/tests/test_new.py\nnew file mode 100644\n--- /dev/null\n"
+            "+++ b/tests/test_new.py\n@@ -0,0 +1,2 @@\n+def test_new():\n+    pass\n")
+    pred = e.predict(Query(files=["src/shop/report.py", "tests/test_rounding.py"], diff=diff), top=5)
+    assert [t for t, _ in pred.items[:2]] == ["tests/test_rounding.py", "tests/test_new.py"]
+    assert all(c == 1.0 for _, c in pred.items[:2])
+    assert pred.metadata["must_run"] == ["tests/test_rounding.py", "tests/test_new.py"]
+    assert len({t for t, _ in pred.items}) == len(pred.items)
+
+
+def test_diff_hunks_name_the_changed_function_and_select_its_users():
+    e = fitted()
+    hunk = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -5,1 +5,1 @@\n-    return x\n+    return 0\n"
+    assert changed_lines(hunk) == {"src/shop/money.py": [(5, 5)]}
+    assert diff_paths(hunk) == (["src/shop/money.py"], [])
+    pred = e.predict(Query(diff=hunk), top=5)
+    assert pred.metadata["changed_names"] == ["round_cents"]
+    assert pred.items[0][0] == "tests/test_rounding.py"
+    assert pred.metadata["reasons"]["tests/test_rounding.py"]["changed"] == 1.0
+
+
+def test_recorded_failures_after_changes_to_a_file_are_learned():
+    commits = history() + [commit("f1", "src/shop/report.py")]
+    ci = [CIResult(commit="f1", outcomes=[records.TestOutcome(test_id="tests/test_rounding.py::test_round",
+                                                     outcome="failed")])]
+    sessions = [SessionRecord(session_id="s1", files_modified=["src/shop/report.py"],
+                              test_runs=[records.TestRun(command="pytest", outcome="failed",
+                                                 failed=["tests/test_rounding.py::test_round"])])]
+    plain = fitted(commits)
+    learned = fitted(commits, ci=ci, sessions=sessions)
+    assert learned.failures["src/shop/report.py"] == {"tests/test_rounding.py": 2}
+    ran = [SessionRecord(session_id="s2", files_modified=["src/shop/report.py"],
+                         test_runs=[records.TestRun(command="pytest tests/test_checkout.py", outcome="passed",
+                                                    targets=["tests/test_checkout.py"])])]
+    assert fitted(commits, sessions=ran).failures["src/shop/report.py"] == {"tests/test_checkout.py": 0.25}
+    pred = learned.predict(Query(files=["src/shop/report.py"]), top=5)
+    assert "tests/test_rounding.py" in [t for t, _ in pred.items]
+    assert pred.metadata["test_ids"]["tests/test_rounding.py"] == ["tests/test_rounding.py::test_round"]
+    before = ranked(plain, files=["src/shop/report.py"])
+    after = ranked(learned, files=["src/shop/report.py"])
+    assert after.index("tests/test_rounding.py") < before.index("tests/test_rounding.py")
+
+
+def test_weights_are_learned_from_the_repositorys_own_history():
+    # Many commits in which only co-change predicts the test: the inner split must keep
+    # co-change and may drop the channels that never help.
+    tree = dict(TREE)
+    commits = [commit("c0", *tree, status="A")]
+    for i in range(40):
+        commits.append(commit(f"x{i}", "src/shop/report.py", "tests/test_layout.py"))
+    e = fitted(commits, tree)
+    assert e.inner_items >= 8
+    weights = dict(zip(("naming", "imports", "references", "cochange"), e.weights))
+    assert weights["cochange"] > 0
+
+
+def test_incremental_update_equals_fit_from_scratch():
+    commits = history()
+    old, new = commits[:8], commits[8:]
+    tree2 = dict(TREE, **{"src/shop/money.py": TREE["src/shop/money.py"] + "\ndef fee():\n    return 1\n"})
+    e = TestExpert()
+    e.fit(TrainingData(commits=old, snapshot=MemSnapshot(TREE)))
+    e.update(TrainingData(commits=commits, snapshot=MemSnapshot(tree2, "r2")), new)
+    full = TestExpert()
+    full.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree2, "r2")))
+    assert e.model_data() == full.model_data()
+
+
+def test_model_data_round_trips_through_msgspec_json():
+    e = fitted()
+    raw = msgspec.json.encode(e.to_micro())
+    back = TestExpert.from_micro(msgspec.json.decode(raw, type=type(e.to_micro())))
+    assert msgspec.json.encode(back.model_data()) == msgspec.json.encode(e.model_data())
+    q = Query(files=["src/shop/money.py"])
+    assert back.predict(q).items == e.predict(q).items

@@ -76,7 +76,7 @@ def test_pip_install_puts_the_page_where_man_finds_it(tmp_path):
         assert data == [f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.data/data/share/man/man1/git-ml.1"]
         assert zf.read(data[0]) == PAGE.read_bytes()
     prefix = tmp_path / "prefix"
-    inst = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+    inst = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
                            "--prefix", str(prefix), str(wheel)], capture_output=True)
     assert inst.returncode == 0, inst.stderr.decode()
     page = prefix / "share" / "man" / "man1" / "git-ml.1"

@@ -71,6 +71,18 @@ def generate(repo: Path, commits: int, seed: int = 7) -> None:
     sh(repo, "git", "reset", "-q", "--hard", "main")
 
 
+def run_timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Wall and CPU seconds (of the command and the children it waited for)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True)
+    elapsed = time.perf_counter() - start
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}: {out.stderr.decode(errors='replace')}")
+    return elapsed, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
 def time_commit(repo: Path, env: dict, i: int, hooks: bool) -> tuple[float, float]:
     target = repo / "bench" / f"f{i % 7}.txt"
     target.parent.mkdir(exist_ok=True)
@@ -85,9 +97,8 @@ def time_commit(repo: Path, env: dict, i: int, hooks: bool) -> tuple[float, floa
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0 or (hooks and out.stderr.strip()):
         sys.exit(f"commit {i} failed or printed: {out.stderr.decode(errors='replace')}")
-    # CPU time of git and its hooks (waited-for descendants): steady on a busy machine.
-    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-    return elapsed, cpu
+    # CPU time of git and its hooks (waited-for descendants; not the detached worker).
+    return elapsed, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
 def count_lines(path: Path) -> int:
@@ -141,6 +152,9 @@ def main() -> int:
         with_hooks.append(time_commit(repo, env, 2 * i, hooks=True))
         without.append(time_commit(repo, env, 2 * i + 1, hooks=False))
     captured = count_lines(store) - before
+    # Calibration: a bare interpreter start, timed the same way, says how loaded the machine is
+    # (about 10-12 ms wall and CPU on an idle 2-core box).
+    bare = [run_timed([sys.executable, "-c", "pass"], repo, env) for _ in range(opts.samples)]
     print(f"$ git commit -q -m ...   ({opts.samples} commits each, alternating; "
           f"without = git -c core.hooksPath=/dev/null commit)")
     for label, k in (("wall", 0), ("cpu ", 1)):
@@ -150,6 +164,8 @@ def main() -> int:
         p90 = statistics.quantiles(paired, n=10)[-1]
         print(f"  {label}: with hooks median {med_w * 1000:6.1f} ms, without {med_wo * 1000:5.1f} ms, "
               f"overhead median {(med_w - med_wo) * 1000:5.1f} ms (paired p90 {p90 * 1000:.1f} ms)")
+    print(f"  calibration: `python -c pass` median {statistics.median(b[0] for b in bare) * 1000:.1f} ms wall, "
+          f"{statistics.median(b[1] for b in bare) * 1000:.1f} ms cpu (load average {os.getloadavg()[0]:.1f})")
     print("  target: post-commit overhead <= 100 ms (median)")
     print(f"  commits captured by the hook: {captured} of {opts.samples}")
 

@@ -158,5 +158,24 @@ def test_two_clones_everyday_git(tmp_path, on_path):
         known = set(git(clone, "rev-list", "--all").split())
         assert set(_in_effect(clone)) <= known
 
-    # --- `git ml sync` (owned by the sync helper): push both clones' records to refs/git-ml/*,
-    # sync again, and check each clone then holds the union of both clones' commit records.
+    # --- `git ml sync` (git_ml.sync; its own tests are in test_sync.py): after A, B, A, each
+    # clone holds the union of both clones' captured records, rewrites still resolve to one
+    # record per commit, and neither clone's branches or working tree changed.
+    def captured(clone: Path) -> set[str]:
+        return {c.id for c in _store(clone).read("commits") if c.source != "backfill"}
+
+    before = {clone: (captured(clone), _store(clone).ids("rewrites"),
+                      git(clone, "for-each-ref", "refs/heads")) for clone in (a, b)}
+    for clone in (a, b, a):
+        out = run_gitml(clone, "sync")
+        assert out.returncode == 0, out.stderr.decode()
+    union = before[a][0] | before[b][0]
+    rewrites = before[a][1] | before[b][1]
+    for clone in (a, b):
+        assert union <= _store(clone).ids("commits")
+        assert _store(clone).ids("rewrites") == rewrites
+        in_effect = _in_effect(clone)
+        assert b1_new in in_effect and b1_old not in in_effect
+        assert not set(olds) & set(in_effect) and all(in_effect.count(n) == 1 for n in news)
+        assert git(clone, "for-each-ref", "refs/heads") == before[clone][2]
+        _assert_clean(clone)

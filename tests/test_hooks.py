@@ -302,9 +302,10 @@ def test_agent_hook_names_go_to_agent_hooks(monkeypatch, capsys):
     fake = types.ModuleType("git_ml.surfaces.agent_hooks")
     fake.run = lambda name, args: calls.append((name, args)) or 0
     monkeypatch.setitem(sys.modules, "git_ml.surfaces.agent_hooks", fake)
-    for name in ("session-end", "session-start", "prompt-submit", "agent-codex-notify"):
+    for name in ("session-end", "session-start", "prompt-submit", "user-prompt-submit", "agent-codex-notify"):
         assert H.run_hook([name, "x"]) == 0
     assert calls == [("session-end", ["x"]), ("session-start", ["x"]), ("prompt-submit", ["x"]),
+                     ("user-prompt-submit", ["x"]),
                      ("agent-codex-notify", ["x"])]
     monkeypatch.setitem(sys.modules, "git_ml.surfaces.agent_hooks", None)  # import fails
     assert H.run_hook(["session-end"]) == 0

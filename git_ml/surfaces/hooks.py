@@ -32,7 +32,8 @@ from git_ml.layout import GitMLError, Layout, find_layout
 
 GIT_HOOKS = ("post-commit", "post-rewrite", "post-merge", "pre-push", "post-applypatch")
 CHILDREN = ("worker", "sync")  # run detached, with GIT_ML_INTERNAL=1 set
-AGENT_PREFIXES = ("session-", "prompt", "agent-", "claude-", "codex-", "stop", "pre-tool", "post-tool")
+AGENT_PREFIXES = ("session-", "prompt", "user-prompt", "agent-", "claude-", "codex-", "stop", "pre-tool",
+                  "post-tool")
 DEFAULT_TIMEOUT = 10.0  # seconds, as the shell scripts' default (GIT_ML_HOOK_TIMEOUT)
 WORKER_TIMEOUT = 1800.0  # a stuck worker must not hold its lock for ever
 SPAWN_STALE = 120.0  # a spawn marker older than this belongs to a worker that never started

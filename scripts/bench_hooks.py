@@ -128,6 +128,7 @@ def main() -> int:
         env.pop(var, None)
     exe = console_script(work / "bin")
     env["PATH"] = f"{exe.parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(ROOT)  # the detached worker runs `python -m git_ml`, as when installed
     env.update(GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
                GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
     print(f"git {sh(repo, 'git', '--version').split()[-1]}, python {sys.version.split()[0]}, "
@@ -139,7 +140,7 @@ def main() -> int:
     t0 = time.perf_counter()
     print("$ git ml init")
     sh(repo, "git", "ml", "init", env=env)
-    print(f"  init (backfill {opts.commits} commits + hooks): {time.perf_counter() - t0:.1f}s")
+    print(f"  init (backfill {opts.commits} commits, train, hooks): {time.perf_counter() - t0:.1f}s")
     # Warm-up: first runs write .pyc files and fill the page cache.
     for i in range(3):
         time_commit(repo, env, -1 - i, hooks=True)

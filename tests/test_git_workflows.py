@@ -179,3 +179,32 @@ def test_two_clones_everyday_git(tmp_path, on_path):
         assert not set(olds) & set(in_effect) and all(in_effect.count(n) == 1 for n in news)
         assert git(clone, "for-each-ref", "refs/heads") == before[clone][2]
         _assert_clean(clone)
+
+
+def test_plain_pull_brings_teammates_records(tmp_path, on_path, monkeypatch):
+    """post-merge after `git pull` starts the worker, which imports the writer refs the pull
+    fetched (`git ml init` added the refspec): no `git ml sync` needed on the receiving side."""
+    monkeypatch.setenv("GIT_ML_NO_DETACH", "1")  # the worker runs inside the hook: deterministic
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    a, b = tmp_path / "a", tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(remote), str(a))
+    (a / "README.md").write_text("# project\n")
+    git(a, "add", "README.md")
+    git(a, "commit", "-q", "-m", "Initial commit")
+    git(a, "push", "-q", "-u", "origin", "main")
+    git(tmp_path, "clone", "-q", str(remote), str(b))
+    _init(a)
+    _init(b)
+    shared = _commit(a, "src/shared.py", "x = 1\n", "Shared work")
+    out = run_gitml(a, "sync")
+    assert out.returncode == 0, out.stderr.decode()
+    _run(a, "push", "-q", "origin", "main")
+    mine = _commit(b, "docs/notes.md", "notes\n", "My notes")
+    _run(b, "pull", "-q", "--no-rebase", "--no-edit")  # plain pull: the configured refspecs
+    rec = _recorded(b)
+    assert rec[shared].source == "hook" and rec[shared].branch == "main"  # A's capture, imported
+    assert rec[mine].branch == "main"
+    merge = git(b, "rev-parse", "HEAD").strip()
+    assert rec[merge].is_merge
+    _assert_clean(b)

@@ -376,19 +376,22 @@ def test_stale_spawn_marker_does_not_block_the_worker(repo, monkeypatch):
     assert spawned == [["hook", "worker"]]
 
 
-def test_worker_runs_update_and_sweep_and_survives_their_failures(repo, monkeypatch, capsys):
+def test_worker_runs_its_steps_and_survives_their_failures(repo, monkeypatch, capsys):
     layout = find_layout(repo)
     layout.create()
     calls = []
+    sync = types.ModuleType("git_ml.sync")
+    sync.import_fetched = lambda layout, store: calls.append("import")
     registry = types.ModuleType("git_ml.experts.registry")
     registry.update = lambda layout, store: calls.append("update") or 1 / 0
     sessions = types.ModuleType("git_ml.capture.sessions")
     sessions.sweep = lambda layout, store: calls.append("sweep")
+    monkeypatch.setitem(sys.modules, "git_ml.sync", sync)
     monkeypatch.setitem(sys.modules, "git_ml.experts.registry", registry)
     monkeypatch.setitem(sys.modules, "git_ml.capture.sessions", sessions)
     (layout.state / "worker.dirty").write_bytes(b"")
     assert H.worker(layout, []) == 0
-    assert calls == ["update", "sweep"]
+    assert calls == ["import", "update", "sweep"]
     assert "git_ml.experts.registry.update failed: ZeroDivisionError" in capsys.readouterr().err
 
 

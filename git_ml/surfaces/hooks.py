@@ -5,8 +5,9 @@ Rules every hook here keeps:
 * it never hurts git: any error, a missing module or a time-out is one stderr line
   (``git-ml: <hook> skipped: <reason>``) and exit 0; never a traceback;
 * it is quick: post-commit reads HEAD with one ``git log`` (after the one ``git rev-parse`` of
-  :func:`~git_ml.layout.find_layout`) and appends one line; heavy work (expert updates,
-  session sweeps, sync) runs in one detached, coalesced worker;
+  :func:`~git_ml.layout.find_layout`) and appends one line; heavy work (importing fetched
+  records, expert updates, session sweeps) runs in one detached, coalesced worker, and the sync
+  after a push in a detached child of its own;
 * it imports neither typer, rich nor gitpython (``python -X importtime -m git_ml hook ...``);
 * it exits at once when ``GIT_ML_INTERNAL=1`` (git-ml's own git calls and workers), except for
   the worker entry points themselves.
@@ -317,9 +318,14 @@ def _spawn(layout: Layout, argv: list[str], logname: str) -> None:
     spawn_detached(argv, cwd=layout.worktree, log=log)
 
 
+# What the worker runs, in order: teammates' records a plain fetch/pull brought, then the expert
+# update on everything new, then the sweep of agent sessions whose end hook never fired.
+WORKER_STEPS = (("git_ml.sync", "import_fetched"), ("git_ml.experts.registry", "update"),
+                ("git_ml.capture.sessions", "sweep"))
+
+
 def _worker_has_work() -> bool:
-    return any(importlib.util.find_spec(m) is not None
-               for m in ("git_ml.experts.registry", "git_ml.capture.sessions"))
+    return any(importlib.util.find_spec(module) is not None for module, _ in WORKER_STEPS)
 
 
 def kick_worker(layout: Layout) -> None:
@@ -353,8 +359,7 @@ def _update_once(layout: Layout) -> None:
     from git_ml.store import Store
 
     store = Store(layout)
-    for module, func in (("git_ml.sync", "import_fetched"), ("git_ml.experts.registry", "update"),
-                         ("git_ml.capture.sessions", "sweep")):
+    for module, func in WORKER_STEPS:
         try:
             target = getattr(__import__(module, fromlist=[func]), func)
         except (ImportError, AttributeError):
@@ -367,7 +372,7 @@ def _update_once(layout: Layout) -> None:
 
 
 def worker(layout: Layout, args: list[str]) -> int:
-    """``git-ml hook worker``: expert update + session sweep until no new data is marked.
+    """``git-ml hook worker``: :data:`WORKER_STEPS` until no new data is marked.
 
     Only the lock holder removes ``worker.spawned``, when it is done: until then new commits
     just mark data dirty and this loop picks it up, so no second worker starts meanwhile.

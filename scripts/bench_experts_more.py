@@ -8,6 +8,7 @@ the older part and the code at the cut (read from GIT_DIR), then answer the held
 usage: bench_experts_more.py HISTORY.jsonl GIT_DIR --bench-dir DIR [--split 0.8] [--json OUT]
   e.g. bench_experts_more.py /tmp/requests.jsonl /work/.mirror/psf+requests/repo \\
            --bench-dir /work/shared/bench
+       bench_experts_more.py - GIT_DIR --graph-only   (code graph build time at HEAD only)
 """
 
 from __future__ import annotations
@@ -57,10 +58,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("history")
     ap.add_argument("git_dir")
-    ap.add_argument("--bench-dir", required=True, type=Path)
+    ap.add_argument("--bench-dir", type=Path)
+    ap.add_argument("--graph-only", action="store_true")
     ap.add_argument("--split", type=float, default=0.8)
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.graph_only:
+        with Snapshot(args.git_dir, "HEAD", git_dir=args.git_dir) as snap:
+            print(json.dumps(graph_timing(snap), indent=1))
+        return
+    if args.bench_dir is None:
+        ap.error("--bench-dir is required for the replay")
     B = load_module(args.bench_dir, "baselines")
 
     cs = [json.loads(line) for line in open(args.history)]

@@ -261,6 +261,28 @@ def rolling_windows(commits: Sequence[CommitRecord], cuts: Sequence[float] = INN
         yield co, recent, alive, b, commits[b:nxt]
 
 
+def inner_items(commits: Sequence[CommitRecord], select, limit: int | None = None):
+    """The rolling inner split's items, each with the state it is scored against: yields
+    ``(counts, recent counts, live paths, item)`` for the last ``limit`` commits (default
+    ``MAX_ROWS``) for which ``select(commit, live paths)`` gives an item (not None). A first cheap
+    pass finds them, so features are only computed for the items that will be used."""
+    limit = MAX_ROWS if limit is None else limit
+    bounds = [int(len(commits) * c) for c in INNER_CUTS] + [len(commits)]
+    alive: set[str] = set()
+    eligible = []
+    pos = 0
+    for b, nxt in zip(bounds, bounds[1:]):
+        for c in commits[pos:b]:
+            advance_alive(alive, c)
+        pos = b
+        eligible += [i for i in range(b, nxt) if not commits[i].is_merge and select(commits[i], alive) is not None]
+    keep = set(eligible[-limit:]) if limit else set()
+    for co, recent, live, cut, window in rolling_windows(commits):
+        for i, c in enumerate(window, cut):
+            if i in keep:
+                yield co, recent, live, select(c, live)
+
+
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -269,10 +291,17 @@ class _Row:
 
     __slots__ = ("cols", "truth")
 
-    def __init__(self, cands: dict[str, list[float]], truth: set[str], width: int):
-        feats = list(cands.values())
-        self.cols = [[f[k] for f in feats] for k in range(width)]
-        self.truth = [i for i, c in enumerate(cands) if c in truth]
+    def __init__(self, cands: dict[str, list[float]], truth: set[str], width: int,
+                 keep: Sequence[float] | None = None, limit: int = 0):
+        items = list(cands.items())
+        if keep is not None and limit and len(items) > limit:
+            # Candidates far down under the starting weights cannot change the MRR much: keep the
+            # top ``limit`` (in their original order, so ties still break the same way).
+            order = sorted(range(len(items)), key=lambda i: -sum(w * f for w, f in zip(keep, items[i][1])))
+            chosen = sorted(order[:limit])
+            items = [items[i] for i in chosen]
+        self.cols = [[f[k] for _, f in items] for k in range(width)]
+        self.truth = [i for i, (c, _) in enumerate(items) if c in truth]
 
 
 def _reciprocal_rank(scores: list[float], truth: list[int]) -> float:
@@ -299,13 +328,19 @@ def rank_mrr(rows: Sequence[tuple[dict[str, list[float]], set[str]]], weights: S
     return sum(_reciprocal_rank(_scores(r, weights), r.truth) for r in prepared) / max(1, len(rows))
 
 
+MAX_ROWS = 400  # the most recent inner items fit the weights
+MAX_CANDIDATES = 100  # per item, by the starting fusion
+
+
 def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start: Sequence[float],
                   rounds: int = 3) -> list[float]:
     """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, keeping a change
     only when it raises the score, so a weak channel is switched off rather than allowed to drag
-    the fusion down. Deterministic. Each step re-scores only the coordinate being moved."""
+    the fusion down. Deterministic. Each step re-scores only the coordinate being moved; only the
+    latest ``MAX_ROWS`` items (rows are in time order) and their top candidates are used."""
     best = list(start)
-    prepared = [_Row(c, t, len(start)) for c, t in rows]
+    rows = rows[-MAX_ROWS:]
+    prepared = [_Row(c, t, len(start), start, MAX_CANDIDATES) for c, t in rows]
     prepared = [r for r in prepared if r.truth and r.cols and r.cols[0]]
     if not prepared:
         return best

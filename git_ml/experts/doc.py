@@ -10,8 +10,8 @@ Ranking channels per doc file, fused with weights learned on a rolling inner tim
 
 ``needs_docs`` (metadata) is the probability that a commit touching these files touches a doc:
 each file's own rate, shrunk towards the repository's base rate, the highest one wins; the message
-words, when given, move it by their own smoothed rates. ``threshold`` (``threshold_text`` with a message) is the
-cut that maximised F1 on the inner split (metadata ``docs_needed``).
+words, when given, move it by their own smoothed rates. ``threshold`` (``threshold_text`` with a
+message) is the cut that maximised F1 on the inner split (metadata ``docs_needed``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from git_ml.experts.changes import (
     modified_existing,
     naming_score,
     path_words,
-    rolling_windows,
+    inner_items,
 )
 from git_ml.experts.codegraph import CodeGraph
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
@@ -88,14 +88,12 @@ class RefactorExpert(Expert):
         self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _fit_weights(self, commits: Sequence[CommitRecord]) -> list[float]:
-        rows = []
-        for co, recent, alive, _, window in rolling_windows(commits):
-            for c in window:
-                if c.is_merge:
-                    continue
-                mod = modified_existing(c, alive)
-                if 2 <= len(mod) <= 20:
-                    rows.append((self._features([mod[0]], co, recent, alive), set(mod[1:])))
+        def select(c: CommitRecord, alive: set[str]):
+            mod = modified_existing(c, alive)
+            return mod if 2 <= len(mod) <= 20 else None
+
+        rows = [(self._features([mod[0]], co, recent, alive), set(mod[1:]))
+                for co, recent, alive, mod in inner_items(commits, select)]
         return learn_weights(rows, DEFAULT_WEIGHTS) if len(rows) >= MIN_INNER_ITEMS else list(DEFAULT_WEIGHTS)
 
     # -- features ----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from git_ml.experts.changes import (
     modified_existing,
     naming_score,
     path_words,
-    rolling_windows,
+    inner_items,
     test_file,
 )
 from git_ml.experts.codegraph import CodeGraph
@@ -127,6 +127,7 @@ class TestExpert(Expert):
         self.failure_ids: dict[str, dict[str, float]] = {}
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
+        self._indexes: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -147,6 +148,7 @@ class TestExpert(Expert):
         self.recent.add(commits)
         if data.snapshot is not None:
             self.graph = self.graph.refresh(data.snapshot)
+            self._indexes = None
             self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
         else:
             self.tests = sorted(p for p in self.cochange.freq if is_test(p))
@@ -159,18 +161,15 @@ class TestExpert(Expert):
     def _fit_weights(self, commits: Sequence[CommitRecord]) -> tuple[list[float], int]:
         """Weights from a rolling inner time split: at each cut, score the next window's
         (source files -> test files) items with counts from before the cut; keep the weights
-        with the best MRR over all windows."""
-        rows = []
-        for co, recent, alive, _, window in rolling_windows(commits):
-            tests = [t for t in alive if is_test(t)]
-            for c in window:
-                if c.is_merge:
-                    continue
-                mod = modified_existing(c, alive)
-                src = [p for p in mod if not is_test(p)]
-                truth = {p for p in mod if is_test(p)}
-                if src and truth and len(mod) <= 20:
-                    rows.append((self._features(src, tests, co, recent), truth))
+        with the best MRR over the latest items."""
+        def select(c: CommitRecord, alive: set[str]):
+            mod = modified_existing(c, alive)
+            src = [p for p in mod if not is_test(p)]
+            truth = {p for p in mod if is_test(p)}
+            return (src, truth) if src and truth and len(mod) <= 20 else None
+
+        rows = [(self._features(src, [t for t in alive if is_test(t)], co, recent), truth)
+                for co, recent, alive, (src, truth) in inner_items(commits, select)]
         if len(rows) < MIN_INNER_ITEMS:
             return list(DEFAULT_WEIGHTS), len(rows)
         return learn_weights(rows, DEFAULT_WEIGHTS), len(rows)
@@ -216,14 +215,28 @@ class TestExpert(Expert):
             for p, d in self.graph.dependents([s], max_depth=3).items():
                 if not is_test(p) and d < reach.get(p, 99):
                     reach[p] = d
+        public = self._index()[1]
         names: dict[str, float] = {}
         for s, dist in reach.items():
-            f = self.graph.facts.get(s)
-            for d in f.defs if f is not None else ():
-                short = d.name.rsplit(".", 1)[-1]
-                if len(short) > 3 and not short.startswith("__") and d.name.count(".") <= 1:
-                    names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
+            for short in public.get(s, ()):
+                names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
         return self._name_users(names, tests)
+
+    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(name -> test files using it, file -> its public top-level and method names), built
+        once per learned state."""
+        if self._indexes is None:
+            users: dict[str, list[str]] = {}
+            public: dict[str, list[str]] = {}
+            for p, f in self.graph.facts.items():
+                if is_test(p):
+                    for n in f.names:
+                        users.setdefault(n, []).append(p)
+                public[p] = sorted({d.name.rsplit(".", 1)[-1] for d in f.defs if d.name.count(".") <= 1
+                                    and len(d.name.rsplit(".", 1)[-1]) > 3
+                                    and not d.name.rsplit(".", 1)[-1].startswith("__")})
+            self._indexes = (users, public)
+        return self._indexes
 
     def _changed_names(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
         """Names of the functions, methods and classes a diff's hunks touch: a nested helper
@@ -247,12 +260,10 @@ class TestExpert(Expert):
         """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""
         if not names:
             return {}
-        users: dict[str, list[str]] = {}
-        for t in tests:
-            f = self.graph.facts.get(t)
-            if f is not None:
-                for n in names.keys() & set(f.names):
-                    users.setdefault(n, []).append(t)
+        index = self._index()[0]
+        wanted = set(tests)
+        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names}
+        users = {n: ts for n, ts in users.items() if ts}
         out: dict[str, float] = {}
         for n, ts in users.items():
             idf = math.log(1 + len(tests) / len(ts)) * names[n]
@@ -309,6 +320,7 @@ class TestExpert(Expert):
         self.cochange = CoChange.from_data(data.get("cochange", {}))
         self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
         self.graph = CodeGraph.from_data(data.get("graph", {}))
+        self._indexes = None
         self.tests = list(data.get("tests", []))
         self.failures = {k: dict(v) for k, v in data.get("failures", {}).items()}
         self.failure_ids = {k: dict(v) for k, v in data.get("failure_ids", {}).items()}

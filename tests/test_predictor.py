@@ -1,0 +1,105 @@
+"""`git ml predict`: JSON contract, --batch with ids, --staged, --range, end to end."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from conftest import commit_file, git, run_gitml
+
+from git_ml.capture.backfill import backfill
+from git_ml.experts import registry
+from git_ml.layout import GitMLError, find_layout
+from git_ml.routing.predictor import Predictor
+from git_ml.store import Store
+
+KEYS = {"intent", "items", "contributing_experts", "disagreement_score", "confidence"}
+
+
+def history(repo):
+    commit_file(repo, "src/auth.py", "def check_password(): pass\n", "Add password check to login")
+    commit_file(repo, "src/cache.py", "def expire(): pass\n", "Add cache expiry")
+    for n in range(3):
+        (repo / "src/cache.py").write_text(f"def expire(): return {n}\n")
+        git(repo, "add", "src/cache.py")
+        commit_file(repo, "tests/test_cache.py", f"def test_expire(): assert {n}\n", f"Cache entries expire early {n}")
+
+
+@pytest.fixture
+def trained(repo):
+    history(repo)
+    layout = find_layout(repo)
+    layout.create()
+    store = Store(layout)
+    backfill(layout, store)
+    registry.train_all(layout, store)
+    return repo, Predictor.load(layout, store)
+
+
+def test_predict_answers_with_the_contract(trained):
+    _, predictor = trained
+    answer = predictor.predict("login rejects the password", top=3)
+    assert answer.intent == "implement_feature"
+    assert answer.items[0].item == "src/auth.py"
+    assert answer.items[0].experts == ["file_expert"]
+    assert 0 < answer.items[0].confidence <= 1
+    assert len(answer.items) <= 3
+    assert answer.contributing_experts == ["file_expert"]
+
+
+def test_staged_and_range_give_the_changed_files(trained):
+    repo, predictor = trained
+    (repo / "src/cache.py").write_text("def expire(): return 9\n")
+    git(repo, "add", "src/cache.py")
+    answer = predictor.predict(None, staged=True, experts=["file"])
+    assert answer.intent == "review_change"
+    assert answer.items[0].item == "tests/test_cache.py"
+    answer = predictor.predict(None, rev_range="HEAD~4..HEAD~3", experts=["file"])  # "Add cache expiry"
+    assert answer.items[0].item == "tests/test_cache.py"
+    with pytest.raises(GitMLError):
+        predictor.predict(None, rev_range="nope..HEAD")
+    with pytest.raises(GitMLError):
+        predictor.predict(None, rev_range="--output=x")
+
+
+def test_untrained_experts_give_a_clear_error(repo):
+    layout = find_layout(repo)
+    layout.create()
+    with pytest.raises(GitMLError, match="git ml train"):
+        Predictor.load(layout, Store(layout)).predict("anything")
+
+
+def test_batch_answers_each_line_with_its_id(trained):
+    _, predictor = trained
+    lines = [{"id": "a", "query": "password login"}, {"id": 2, "files": ["src/cache.py"], "expert": "file"},
+             {"id": "bad"}, "not json"]
+    raw = b"\n".join(json.dumps(x).encode() if not isinstance(x, str) else x.encode() for x in lines) + b"\n\n"
+    out = [json.loads(line) for line in predictor.predict_batch(io.BytesIO(raw), top=2)]
+    assert [o.get("id") for o in out] == ["a", 2, "bad", None]
+    assert KEYS <= set(out[0]) and out[0]["items"][0]["item"] == "src/auth.py"
+    assert out[1]["items"][0]["item"] == "tests/test_cache.py"
+    assert "error" in out[2] and "error" in out[3] and out[3]["line"] == 4
+
+
+def test_git_ml_predict_end_to_end(repo, on_path, tmp_path):
+    history(repo)
+    init = run_gitml(repo, "init", "--no-hooks")
+    assert init.returncode == 0, init.stderr.decode()
+    out = run_gitml(repo, "predict", "password check for login", "--format", "json", "--top", "2")
+    assert out.returncode == 0, out.stderr.decode()
+    answer = json.loads(out.stdout)
+    assert set(answer) == KEYS
+    assert answer["items"][0]["item"] == "src/auth.py"
+    assert set(answer["items"][0]) >= {"item", "confidence", "experts"}
+    text = run_gitml(repo, "predict", "password check for login")
+    assert text.returncode == 0 and b"src/auth.py" in text.stdout
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "q1", "query": "cache expiry"}\n{"id": "q2", "files": ["src/cache.py"]}\n')
+    out = run_gitml(repo, "predict", "--batch", str(batch))
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2"]
+    out = run_gitml(repo, "predict", "--batch", "-", input=b'{"id": 7, "query": "login"}\n')
+    assert json.loads(out.stdout)["id"] == 7
+    bad = run_gitml(repo, "predict", "x", "--range", "nope..HEAD")
+    assert bad.returncode == 1 and b"Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1

@@ -1,0 +1,106 @@
+"""Replay: no leakage across the cut, metrics right on hand-made rankings, anchors on the same items."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import commit_file
+
+from git_ml.capture.git import log_commits
+from git_ml.evaluation import anchors
+from git_ml.evaluation.metrics import expected_calibration_error, score_ranking
+from git_ml.evaluation.replay import replay, sessions_before, split_history
+from git_ml.experts.base import Expert
+from git_ml.experts.snapshot import Snapshot
+from git_ml.records import CommitRecord, FileChange, SessionRecord
+
+
+def test_metrics_on_a_hand_made_ranking():
+    m = score_ranking(["a", "b", "c", "d"], ["b", "d", "zz"])
+    assert m["mrr"] == 0.5
+    assert m["map"] == pytest.approx((1 / 2 + 2 / 4) / 3)
+    assert m["acc@1"] == 0.0 and m["acc@3"] == 1.0
+    assert m["recall@3"] == pytest.approx(1 / 3) and m["recall@5"] == pytest.approx(2 / 3)
+    assert m["precision@3"] == pytest.approx(1 / 3) and m["precision@1"] == 0.0
+    assert score_ranking([], ["a"])["mrr"] == 0.0
+    assert expected_calibration_error([(0.9, True), (0.9, False)]) == pytest.approx(0.4)
+    assert expected_calibration_error([(1.0, True), (0.0, False)]) == 0.0
+
+
+def commit(h, files, msg="change the parser module", author="dev", merge=False):
+    return CommitRecord(hash=h * 40, author=author, message=msg, is_merge=merge,
+                        files=[FileChange(path=p, status=s) for p, s in files])
+
+
+def test_tasks_follow_the_bench_definitions():
+    train = [commit("a", [("src/p.py", "A"), ("tests/test_p.py", "A"), ("README.md", "A")])]
+    test = [commit("b", [("src/p.py", "M"), ("tests/test_p.py", "M"), ("README.md", "M"), ("src/new.py", "A")]),
+            commit("c", [("src/p.py", "M")], author="dependabot[bot]"),
+            commit("d", [("src/p.py", "M")], msg="x")]
+    items = anchors.tasks(train, test)
+    assert items["files"] == [("b" * 12, test[0].message, ["src/p.py", "tests/test_p.py", "README.md"])]
+    assert items["tests"] == [("b" * 12, ["src/p.py"], ["tests/test_p.py"])]
+    assert items["docs"] == [("b" * 12, ["src/p.py"], ["README.md"])]
+    assert items["couple"] == [("b" * 12, ["src/p.py"], ["tests/test_p.py", "README.md"])]
+
+
+def test_split_history_drops_merges():
+    cs = [commit(str(i), [("f", "M")], merge=(i == 3)) for i in range(10)]
+    train, test = split_history(cs, 0.8)
+    assert len(train) == 7 and len(test) == 2 and all(not c.is_merge for c in train + test)
+
+
+def test_sessions_before_the_cut_only():
+    s = [SessionRecord(session_id="old", ended_at="2020-01-01T00:00:00Z"),
+         SessionRecord(session_id="new", ended_at="2030-01-01T00:00:00+00:00"), SessionRecord(session_id="undated")]
+    assert [x.session_id for x in sessions_before(s, 1_700_000_000)] == ["old"]
+
+
+class Spy(Expert):
+    """Records what it was trained on; predicts nothing useful."""
+
+    expert_type = "file"
+    seen: list = []
+
+    def fit(self, data):
+        Spy.seen.append(data)
+
+    def update(self, data, new_commits, new_sessions=()):
+        raise AssertionError("replay never updates")
+
+    def predict(self, query, top=10):
+        return self._prediction([("src/m0.py", 0.5)])
+
+    def model_data(self):
+        return {}
+
+    def load_model_data(self, data):
+        pass
+
+
+def test_replay_has_no_leakage(repo):
+    for n in range(20):
+        commit_file(repo, f"src/m{n % 4}.py", f"v = {n}\n", f"Change module {n % 4} behaviour {n}")
+    commits = list(log_commits(repo, ["HEAD"]))
+    Spy.seen = []
+    with Snapshot(repo) as snap:
+        result = replay(commits, snap, split=0.8, only=["file"], make_expert=lambda t: Spy())
+    train, test = split_history(commits, 0.8)
+    data = Spy.seen[0]
+    learned = {c.hash for c in data.commits}
+    assert learned == {c.hash for c in train}
+    assert not learned & {c.hash for c in test}
+    assert data.snapshot.revision == train[-1].hash == result.cut
+    held_out = {c.hash[:12] for c in test}
+    assert result.items["files"] > 0
+    assert result.test_commits == len(test) and result.train_commits == len(train)
+    files = next(r for r in result.results if r.task == "files")
+    assert files.metrics.test_examples == result.items["files"]
+    assert 0.0 <= files.metrics.mrr <= 1.0
+    assert set(files.metrics.anchors) >= {"files/pop", "files/bm25+knn+content"}
+    assert all(h in held_out for h, *_ in anchors.tasks(train, test)["files"])
+
+
+def test_replay_refuses_a_too_short_history(repo):
+    with Snapshot(repo) as snap:
+        with pytest.raises(ValueError):
+            replay(list(log_commits(repo, ["HEAD"])), snap)

@@ -99,6 +99,9 @@ def test_python_definitions_spans_literals_and_names():
     assert defs["run"] == ("function", 16, 17)
     assert g.enclosing("src/pkg/core.py", 13).name == "Engine.start"
     assert g.enclosing("src/pkg/core.py", 5) is None
+    calls = {d.name: d.calls for d in f.defs}
+    assert calls["run"] == ["Engine", "start"]  # the name-level call graph
+    assert "ValueError" in calls["Engine.start"] and calls["Engine"] == []
     assert ("cannot start engine {x!r} now", 13) in f.strings
     assert {"Engine", "helper", "start", "ValueError"} <= set(f.names)
 

@@ -30,7 +30,8 @@ def commit(h: str, *paths: str, status: str = "M", message: str = "change") -> C
 TREE = {
     "src/shop/__init__.py": "",
     "src/shop/cart.py": "from shop.money import add\n\nclass Cart:\n    def total(self):\n        return add(1, 2)\n",
-    "src/shop/money.py": "def add(a, b):\n    return a + b\n\ndef round_cents(x):\n    return x\n",
+    "src/shop/money.py": "def add(a, b):\n    return a + b\n\ndef round_cents(x):\n    return _fmt(x)\n\n"
+                         "def _fmt(x):\n    return str(x)\n",
     "src/shop/report.py": "def render():\n    return ''\n",
     "tests/test_cart.py": "from shop.cart import Cart\n\ndef test_total():\n    assert Cart().total() == 3\n",
     "tests/test_checkout.py": "from shop.cart import Cart\n\ndef test_checkout():\n    Cart()\n",
@@ -94,13 +95,21 @@ def test_changed_and_new_tests_are_always_selected_first():
 
 def test_diff_hunks_name_the_changed_function_and_select_its_users():
     e = fitted()
-    hunk = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -5,1 +5,1 @@\n-    return x\n+    return 0\n"
+    hunk = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -5,1 +5,1 @@\n-    return _fmt(x)\n+    return 0\n"
     assert changed_lines(hunk) == {"src/shop/money.py": [(5, 5)]}
     assert diff_paths(hunk) == (["src/shop/money.py"], [])
     pred = e.predict(Query(diff=hunk), top=5)
     assert pred.metadata["changed_names"] == ["round_cents"]
     assert pred.items[0][0] == "tests/test_rounding.py"
     assert pred.metadata["reasons"]["tests/test_rounding.py"]["changed"] == 1.0
+
+
+def test_a_changed_private_helper_reaches_tests_through_its_callers():
+    e = fitted()
+    hunk = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -8,1 +8,1 @@\n-    return str(x)\n+    return x\n"
+    pred = e.predict(Query(diff=hunk), top=5)
+    assert pred.metadata["changed_names"] == ["_fmt", "round_cents"]  # the helper, then its caller
+    assert pred.items[0][0] == "tests/test_rounding.py"
 
 
 def test_recorded_failures_after_changes_to_a_file_are_learned():

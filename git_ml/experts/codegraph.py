@@ -42,6 +42,7 @@ class Definition(msgspec.Struct, array_like=True):
     kind: str  # function | method | class
     start: int
     end: int
+    calls: list[str] = []  # names called in its body (functions and methods; not classes)
 
 
 class FileFacts(msgspec.Struct, array_like=True):
@@ -203,7 +204,8 @@ _RUST_DEF = re.compile(
     r"^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+|const\s+|unsafe\s+|extern\s+\"C\"\s+)*"
     r"(?:fn\s+(\w+)|(struct|enum|trait)\s+(\w+)|impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+))",
     re.M)
-_KEYWORDS = frozenset("if for while switch catch return function else do try with new typeof await".split())
+_KEYWORDS = frozenset("if for while switch catch return function else do try with new typeof await "
+                      "elif and not print super isinstance len str int list dict set tuple".split())
 
 
 def _brace_end(text: str, start: int, starts: list[int]) -> int:
@@ -344,7 +346,21 @@ def parse_file(path: str, data: bytes) -> FileFacts | None:
     if lang == "gomod":  # only the module path matters: it roots the repository's Go imports
         m = re.search(r"^module\s+(\S+)", text, re.M)
         return FileFacts("", lang, [f"module:{m.group(1)}@{posixpath.dirname(path)}"] if m else [])
-    return _parse_python(text) if lang == "python" else _parse_brace(text, lang)
+    facts = _parse_python(text) if lang == "python" else _parse_brace(text, lang)
+    _add_calls(facts.defs, text.splitlines())
+    return facts
+
+
+_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def _add_calls(defs: list[Definition], lines: list[str]) -> None:
+    """Each function's called names (``foo(`` and ``obj.foo(``), read from its span's text: the
+    call graph at name level, enough to go from a changed helper to the functions using it."""
+    for d in defs:
+        if d.kind != "class":
+            body = "\n".join(lines[d.start:d.end])  # after the header line: not its own name
+            d.calls = sorted({n for n in _CALLED.findall(body) if n not in _KEYWORDS and len(n) > 2})
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ Channels, each a feature in [0, 1] per (change, test file):
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
 
 With a diff, the functions its hunks touch are known (their spans come from the code graph), and
-``changed`` scores the tests that use those names: the static counterpart of per-test coverage,
+``changed`` scores the tests that use those names, or the names of the functions calling them (two
+hops, half the weight per hop): the static counterpart of per-test coverage,
 with a fixed share of the fusion (``DIFF_SHARE`` of the learned weights' total) since history has
 no diffs to learn it from.
 
@@ -47,6 +48,8 @@ FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures",
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
 DIFF_SHARE = 0.5
+CALLER_HOPS = 2
+MAX_CALLERS = 30
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
@@ -127,7 +130,7 @@ class TestExpert(Expert):
         self.failure_ids: dict[str, dict[str, float]] = {}
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
-        self._indexes: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
+        self._indexes: tuple[dict[str, list[str]], ...] | None = None
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -222,20 +225,27 @@ class TestExpert(Expert):
                 names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
         return self._name_users(names, tests)
 
-    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-        """(name -> test files using it, file -> its public top-level and method names), built
-        once per learned state."""
+    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+        """(name -> test files using it, file -> its public top-level and method names, called
+        name -> names of the non-test functions calling it), built once per learned state."""
         if self._indexes is None:
             users: dict[str, list[str]] = {}
             public: dict[str, list[str]] = {}
+            callers: dict[str, set[str]] = {}
             for p, f in self.graph.facts.items():
                 if is_test(p):
                     for n in f.names:
                         users.setdefault(n, []).append(p)
+                    continue
                 public[p] = sorted({d.name.rsplit(".", 1)[-1] for d in f.defs if d.name.count(".") <= 1
                                     and len(d.name.rsplit(".", 1)[-1]) > 3
                                     and not d.name.rsplit(".", 1)[-1].startswith("__")})
-            self._indexes = (users, public)
+                for d in f.defs:
+                    outer = d.name.split(".")[0] if d.kind == "function" else d.name.split(".")[-1]
+                    for n in d.calls:
+                        if n != outer and not outer.startswith("__"):
+                            callers.setdefault(n, set()).add(outer)
+            self._indexes = (users, public, {n: sorted(c) for n, c in callers.items()})
         return self._indexes
 
     def _changed_names(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
@@ -254,7 +264,27 @@ class TestExpert(Expert):
                         names[parts[0]] = 1.0
                     else:
                         names[parts[0]] = max(names.get(parts[0], 0.0), 1.0)
-        return {n: w for n, w in names.items() if not (n.startswith("__") and n.endswith("__"))}
+        names = {n: w for n, w in names.items() if not (n.startswith("__") and n.endswith("__"))}
+        return self._callers(names)
+
+    def _callers(self, names: dict[str, float]) -> dict[str, float]:
+        """Add the functions that call the changed ones (half the weight per hop, two hops): a
+        change to a private helper reaches the tests through the public code that uses it."""
+        callers = self._index()[2]
+        out = dict(names)
+        frontier = names
+        for _ in range(CALLER_HOPS):
+            nxt: dict[str, float] = {}
+            for n, w in frontier.items():
+                users = callers.get(n, ())
+                if len(users) > MAX_CALLERS:  # a name called everywhere says nothing
+                    continue
+                for c in users:
+                    if w / 2 > max(out.get(c, 0.0), nxt.get(c, 0.0)):
+                        nxt[c] = w / 2
+            out.update(nxt)
+            frontier = nxt
+        return out
 
     def _name_users(self, names: dict[str, float], tests: Sequence[str]) -> dict[str, float]:
         """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""

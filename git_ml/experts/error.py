@@ -7,6 +7,7 @@ from past session errors and the files that fixed them, when there are enough):
 * ``frames``      stack frames mapped to repository files by longest path suffix (traces come from
                   other machines and CI), innermost project frame first. Python (native and
                   pytest), JavaScript, Go, Java and Rust frame formats;
+* ``callees``     functions the innermost project frames call (the fault is often one call away);
 * ``literals``    the error text matched against the code's string literals (format placeholders
                   as wildcards): the place that raised the message;
 * ``names``       identifiers in the trace (the failing test's name, shown source lines) matched
@@ -33,13 +34,15 @@ from git_ml.experts.codegraph import CodeGraph
 from git_ml.experts.text import BM25, tokens
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 
-FEATURES = ("frames", "literals", "names", "tested", "past", "content", "prior")
-DEFAULT_WEIGHTS = (4.0, 2.0, 0.25, 1.0, 1.0, 0.25, 0.1)  # set on two projects' mutants (bench_mutants.py)
+FEATURES = ("frames", "callees", "literals", "names", "tested", "past", "content", "prior")
+DEFAULT_WEIGHTS = (4.0, 2.0, 2.0, 0.25, 1.0, 1.0, 0.25, 0.1)  # set on two projects' mutants (bench_mutants.py)
 TEST_PENALTY = 0.3  # a test file is rarely where the fault is
 MIN_LEARN = 8  # past session errors with a fix needed before weights are learned
 FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much less
 MIN_LITERAL = 8
-MAX_SPANS = 3  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
+MAX_SPANS = 3
+CALLEE_FRAMES = 2
+OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames  # innermost project frames whose callees are suspects  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
 
 # -- frame formats ----------------------------------------------------------------------------
 _PY_NATIVE = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?', re.M)
@@ -336,12 +339,32 @@ class ErrorDiagnosisExpert(Expert):
                 chan["frames"][f.repo_path] = s
                 rank += 1
             note(f.repo_path, f.line, "frame", 1.0 + s)
+        # callees: what the innermost project frames' functions call (a fault one call away,
+        # e.g. a helper that returned None to the frame that crashed)
+        defs = self._index("defs")
+        seen_frames = 0
+        for f in mapped:
+            if is_test(f.repo_path) or seen_frames >= CALLEE_FRAMES:
+                continue
+            seen_frames += 1
+            d = self.graph.enclosing(f.repo_path, f.line)
+            for name in d.calls if d is not None else ():
+                owners = defs.get(name, ())
+                if 0 < len(owners) <= 5:
+                    for p, start, _, qual in owners:
+                        if not is_test(p) and (p, start) != (f.repo_path, d.start):
+                            chan["callees"][p] = chan["callees"].get(p, 0.0) + FRAME_DECAY ** (seen_frames - 1) / len(owners)
+                            note(p, start, f"callee:{qual}", 0.3)
+        _normalise(chan["callees"])
         msgs = message_lines(text)
         msg_text = "\n".join(msgs)
-        # literals: the message raised from a literal in the code
+        # literals: the message raised from a literal in the code. A place that raised would be
+        # the innermost frame, so with project frames on the trace a literal elsewhere is more
+        # likely a look-alike (a custom __getattr__ echoing Python's own AttributeError).
+        on_trace = set(chan["frames"])
         for longest, regex, p, line in self._index("literals"):
             if longest in msg_text and regex.search(msg_text):
-                s = min(1.0, len(longest) / 40)
+                s = min(1.0, len(longest) / 40) * (OFF_TRACE if on_trace and p not in on_trace else 1.0)
                 if s > chan["literals"].get(p, 0.0):
                     chan["literals"][p] = s
                     note(p, line, "literal", 0.5 + s)
@@ -355,7 +378,6 @@ class ErrorDiagnosisExpert(Expert):
             test_names.add(m.group(2).split("::")[-1].split("[")[0])
         test_names |= set(_PYTEST_DEF.findall(text))
         # names: identifiers of the trace and the test names' words, matched to definitions
-        defs = self._index("defs")
         idents = set(_IDENT.findall(project_text(text, paths)))
         for t in test_names:
             rest = re.sub(r"^tests?_?", "", t)

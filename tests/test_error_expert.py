@@ -151,6 +151,16 @@ def test_path_suffix_mapping_prefers_the_longest_match_and_skips_foreign_librari
     assert idx.resolve("app/util.py") == "src/app/util.py"  # a relative trace, shorter than the repo path
 
 
+def test_the_functions_the_crashing_frame_calls_are_suspects():
+    e = fitted()
+    tb = ('Traceback (most recent call last):\n  File "/ci/src/app/core.py", line 7, in send\n'
+          '    return headers["host"]\nTypeError: \'NoneType\' object is not subscriptable\n')
+    pred = e.predict(Query(text=tb))
+    assert [p for p, _ in pred.items[:2]] == ["src/app/core.py", "src/app/util.py"]  # parse_header returned None
+    assert pred.metadata["reasons"]["src/app/util.py"]["callees"] == 1.0
+    assert any(loc["evidence"] == "callee:parse_header" for loc in pred.metadata["locations"])
+
+
 def test_assertion_with_no_project_frame_still_answers():
     e = fitted()
     tb = """\

@@ -71,6 +71,7 @@ def test_needs_docs_probability_follows_each_files_history():
     assert 0.0 <= internal["needs_docs"] < api["needs_docs"] <= 1.0
     assert api["needs_docs"] > 0.5 > internal["needs_docs"]
     assert api["docs_needed"] is True and internal["docs_needed"] is False
+    assert api["detail"]["docs/api.md"]["needs_docs"] == api["needs_docs"]
     # an unseen file gets the repository's base rate
     unseen = e.predict(Query(files=["src/lib/new.py"])).metadata["needs_docs"]
     assert unseen == round(e.base_rate, 4)

@@ -97,6 +97,7 @@ def test_python_native_traceback_maps_foreign_paths_innermost_project_frame_firs
     assert (loc["start"], loc["end"], loc["function"]) == (1, 5, "parse_header")  # the enclosing function
     assert pred.metadata["locations"][1]["function"] == "Client.send"
     assert pred.metadata["ranges"]["src/app/util.py"] == "1-5"
+    assert pred.metadata["detail"]["src/app/util.py"]["location"] == "src/app/util.py:1-5"
 
 
 def test_pytest_long_format_frames_and_e_lines():

@@ -54,6 +54,7 @@ def test_affected_files_carry_their_impact_types():
     pred = e.predict(Query(files=["pkg/models.py"], refactor_type="rename"), top=20)
     impacts = pred.metadata["impacts"]
     assert "imports" in impacts["pkg/views.py"]
+    assert pred.metadata["detail"]["pkg/views.py"]["impacts"] == impacts["pkg/views.py"]
     assert "imports" in impacts["pkg/api.py"]  # transitively, through views.py
     assert "imported" in impacts["pkg/base.py"]
     assert "references" in impacts["pkg/report.py"]  # calls total_amount without importing models

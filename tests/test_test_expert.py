@@ -90,6 +90,7 @@ def test_changed_and_new_tests_are_always_selected_first():
     assert [t for t, _ in pred.items[:2]] == ["tests/test_rounding.py", "tests/test_new.py"]
     assert all(c == 1.0 for _, c in pred.items[:2])
     assert pred.metadata["must_run"] == ["tests/test_rounding.py", "tests/test_new.py"]
+    assert pred.metadata["detail"]["tests/test_rounding.py"]["must_run"] is True  # per item, for the vote
     assert len({t for t, _ in pred.items}) == len(pred.items)
 
 

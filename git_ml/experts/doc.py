@@ -268,9 +268,11 @@ class DocumentationExpert(Expert):
             items = [(d, round(min(1.0, s), 4)) for s, d in scored[:top]]
         shown = {d for d, _ in items}
         stale = [list(s) for s in self.stale if s[0] in shown]
+        detail = {d: {"reasons": reasons.get(d, {}), "needs_docs": round(p_docs, 4),
+                      "stale_references": [[n, line] for doc, n, line in stale if doc == d]} for d, _ in items}
         return self._prediction(items, needs_docs=round(p_docs, 4), docs_needed=p_docs >= threshold,
                                 threshold=round(threshold, 4), stale_references=stale,
-                                reasons={d: reasons[d] for d in shown if d in reasons})
+                                reasons={d: reasons[d] for d in shown if d in reasons}, detail=detail)
 
     def stale_references(self) -> list[tuple[str, str, int]]:
         """(doc path, name, line) for each code name a doc cites that the code no longer has."""

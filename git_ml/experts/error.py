@@ -470,10 +470,14 @@ class ErrorDiagnosisExpert(Expert):
         ranges: dict[str, str] = {}
         for loc in locations:
             ranges.setdefault(loc["file"], f"{loc['start']}-{loc['end']}")
-        return self._prediction(items, locations=locations, ranges=ranges,
-                                frames=frames,
-                                reasons={p: {n: round(x, 3) for n, x in zip(FEATURES, feats[p]) if x}
-                                         for p, _ in items})
+        reasons = {p: {n: round(x, 3) for n, x in zip(FEATURES, feats[p]) if x} for p, _ in items}
+        detail = {}
+        for p, _ in items:
+            best = next((loc for loc in locations if loc["file"] == p), None)
+            detail[p] = {"reasons": reasons[p], **({k: best[k] for k in ("location", "line", "function", "evidence")
+                                                    if k in best} if best else {})}
+        return self._prediction(items, locations=locations, ranges=ranges, frames=frames, reasons=reasons,
+                                detail=detail)
 
     def _locations(self, path: str, evidence: list[dict]) -> list[dict[str, Any]]:
         """Up to ``MAX_SPANS`` distinct ``path:start-end`` spans of ``path``, strongest evidence

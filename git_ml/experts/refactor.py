@@ -194,7 +194,8 @@ class RefactorExpert(Expert):
         scored.sort(key=lambda x: -x[0])
         items = [(p, round(min(1.0, s), 4)) for s, p in scored[:top]]
         return self._prediction(items, impacts={p: impacts[p] for p, _ in items},
-                                refactor_type=query.refactor_type or "")
+                                refactor_type=query.refactor_type or "",
+                                detail={p: {"impacts": impacts[p]} for p, _ in items})
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -336,13 +336,17 @@ class TestExpert(Expert):
                         counts[tid] = counts.get(tid, 0) + n
             if counts:
                 ids[t] = sorted(counts, key=lambda k: -counts[k])
-        return self._prediction(items, must_run=must, changed_names=sorted(names), reasons={t: reasons[t] for t, _ in items if t in reasons},
-                                test_ids=ids, weights=dict(zip(FEATURES, self.weights)))
+        detail = {t: {"must_run": t in must, **({"reasons": reasons[t]} if t in reasons else {}),
+                      **({"test_ids": ids[t]} if t in ids else {})} for t, _ in items}
+        return self._prediction(items, must_run=must, changed_names=sorted(names),
+                                reasons={t: reasons[t] for t, _ in items if t in reasons},
+                                test_ids=ids, weights=dict(zip(FEATURES, self.weights)), detail=detail)
 
     # -- persistence -------------------------------------------------------------------------
 
     def model_data(self) -> dict[str, Any]:
-        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("imports", "defs", "names")),
+        return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(),
+                "graph": self.graph.to_data(keep=("imports", "defs", "names")),
                 "tests": self.tests, "failures": self.failures, "failure_ids": self.failure_ids,
                 "weights": self.weights, "inner_items": self.inner_items}
 

@@ -7,9 +7,10 @@ Targets: backfill within 3x of the plain log, peak memory <= 1 GiB.
 
 ``--source`` is any git repository (a bare mirror is fine); it is cloned once, locally and without a
 checkout, into the work dir. Nothing fetched is committed: keep the work dir out of git (``bench-data/``
-is ignored). Each measured command runs in a fresh process; wall time is the best of ``--runs``;
-peak memory is the largest sum of the RSS of the whole process tree (sampled from /proc every
-20 ms), and also the kernel's ru_maxrss of the largest single process.
+is ignored). Each measured command runs in a fresh process; wall and CPU (user + system, all
+processes) times are the best of ``--runs`` (on a loaded machine compare CPU times); peak memory is
+the largest sum of the RSS of the whole process tree (sampled from /proc every 20 ms), and also the
+kernel's ru_maxrss of the largest single process. Init (backfill + training every expert) runs once.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     wrapper = [sys.executable, "-c",
                "import resource, subprocess, sys\n"
                "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+               "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+               "print(ru.ru_utime + ru.ru_stime, ru.ru_maxrss)\n"
                "sys.exit(rc)\n", *cmd]
     start = time.perf_counter()
     proc = subprocess.Popen(wrapper, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -77,9 +79,9 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[-3:])} failed ({proc.returncode}): {err.decode()[-300:].strip()}")
-    maxrss_kib = int(out.decode().split()[-1])
-    return {"wall_s": round(wall, 2), "peak_tree_mib": round(peak / 2**20, 1),
-            "max_process_mib": round(maxrss_kib / 1024, 1)}
+    cpu, maxrss_kib = out.decode().split()[-2:]
+    return {"wall_s": round(wall, 2), "cpu_s": round(float(cpu), 2), "peak_tree_mib": round(peak / 2**20, 1),
+            "max_process_mib": round(int(maxrss_kib) / 1024, 1)}
 
 
 def best_of(runs: int, cmd: list[str], cwd: Path, env: dict | None = None, before=None) -> dict:
@@ -91,6 +93,7 @@ def best_of(runs: int, cmd: list[str], cwd: Path, env: dict | None = None, befor
     best = min(results, key=lambda r: r["wall_s"])
     best["peak_tree_mib"] = max(r["peak_tree_mib"] for r in results)
     best["max_process_mib"] = max(r["max_process_mib"] for r in results)
+    best["cpu_s"] = min(r["cpu_s"] for r in results)
     best["all_wall_s"] = [r["wall_s"] for r in results]
     return best
 
@@ -145,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = best_of(runs, cmd, clone, cmd_env, before)
         except RuntimeError as exc:
             results[name] = {"error": str(exc)}
-        base = results["git_log_name_status"]["wall_s"]
-        if "wall_s" in results[name]:
-            results[name]["x_git_log"] = round(results[name]["wall_s"] / base, 2)
+        base = results["git_log_name_status"]
+        if "wall_s" in results[name]:  # wall time moves with the machine's load; CPU time less so
+            results[name]["x_git_log"] = round(results[name]["wall_s"] / base["wall_s"], 2)
+            results[name]["x_git_log_cpu"] = round(results[name]["cpu_s"] / base["cpu_s"], 2)
         print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
     text = json.dumps(results, indent=2)
     print(text)

@@ -44,6 +44,7 @@ def _populate(repo):
     store.append("ci", [R.CIResult(commit=f"{2:040x}", run_id="r1")])
     layout.domain_expert_file("file").write_bytes(_expert("file", "3", 6, 2))
     layout.domain_expert_file("test").write_bytes(_expert("test", "1", 4))
+    layout.domain_expert_file("doc").write_bytes(_expert("doc", "1", 0))  # trained on nothing
     layout.domain_expert_file("broken").write_bytes(b"{not json")
     layout.episode_file("s1").write_bytes(_expert("episode", "1", 0, 1, eid="episode-s1"))
     (layout.history / "file_expert.v2.json").write_bytes(_expert("file", "2", 5))
@@ -61,7 +62,7 @@ def test_collect_stats_counts_records_experts_and_milestones(repo):
     assert stats.counts["error_chats"] == 1
     assert stats.counts["ci_results"] == 1
     assert [(e.expert_type, e.version, e.trained_on_commits, e.trained_on_sessions) for e in stats.experts] == [
-        ("file", "3", 6, 2), ("test", "1", 4, 0)]
+        ("doc", "1", 0, 0), ("file", "3", 6, 2), ("test", "1", 4, 0)]
     assert [(e.expert_id, e.trained_on_sessions) for e in stats.episodes] == [("episode-s1", 1)]
     assert stats.history_versions == 1
     assert stats.unreadable_expert_files == [str(layout.domain_expert_file("broken"))]

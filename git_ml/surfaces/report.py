@@ -134,7 +134,8 @@ def collect_stats(layout: Layout, store: Store) -> Stats:
         "doc_commits": sum(1 for c in commits if any(is_doc_path(f.path) for f in c.files)),
         "large_commits": sum(1 for c in commits if len(c.files) > LARGE_COMMIT_FILES),
         "error_chats": sum(1 for s in sessions if s.errors),
-        "experts": len(experts),
+        # An expert trained on nothing (a new repository) does not count toward routing.
+        "experts": sum(1 for e in experts if e.trained_on_commits or e.trained_on_sessions),
         "episodes": len(episodes),
     }
     return Stats(worktree=_text(layout.worktree), records=records, counts=counts, experts=experts,

@@ -21,6 +21,13 @@ def test_intents_from_wording():
     assert classify_intent("   ") == "implement_feature"
 
 
+def test_the_earliest_cue_states_the_intent():
+    assert classify_intent("fix the transcript parser when one message is split over lines") == "fix_bug"
+    assert classify_intent("split the parser module and fix its imports") == "refactor"
+    assert classify_intent("document how the fix for retries works") == "update_docs"
+    assert classify_intent("tests fail after the docs change") == "add_tests"
+
+
 def test_route_picks_experts_and_explicit_overrides():
     assert route(TRACE).experts == ("error", "file")
     assert route("support proxies").experts == ("file",)

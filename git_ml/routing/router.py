@@ -37,6 +37,9 @@ _WORDS = {
 }
 
 
+_PRIORITY = ("add_tests", "update_docs", "refactor", "fix_bug")
+
+
 @dataclass(frozen=True)
 class Route:
     intent: str
@@ -49,10 +52,14 @@ def classify_intent(text: str | None, files: Sequence[str] = ()) -> str:
         return "review_change" if files else "implement_feature"
     if _TRACEBACK.search(text):
         return "debug_error"
-    for intent in ("add_tests", "update_docs", "refactor", "fix_bug"):
-        if _WORDS[intent].search(text):
-            return intent
-    return "implement_feature"
+    # A task usually states its intent first ("fix the parser when a message is split ..."):
+    # the earliest cue wins; on a tie, the more specific intent.
+    hits = []
+    for rank, intent in enumerate(_PRIORITY):
+        match = _WORDS[intent].search(text)
+        if match:
+            hits.append((match.start(), rank, intent))
+    return min(hits)[2] if hits else "implement_feature"
 
 
 def route(text: str | None, files: Sequence[str] = (), explicit: Sequence[str] = ()) -> Route:

@@ -22,6 +22,11 @@ __all__ = [
 ]
 
 
+# Above this many commits, init trains the experts in a detached process instead of waiting.
+FOREGROUND_TRAIN_COMMITS = 20_000
+LOCK_WAIT_INIT = 120.0
+
+
 def open_store(cwd: Path | str) -> tuple[Layout, Store]:
     """The layout and store of an initialised repository (raises if ``git ml init`` never ran)."""
     layout = find_layout(cwd)
@@ -56,13 +61,25 @@ def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), pro
     layout.create()
     report = InitReport(worktree=layout.worktree)
     report.backfilled = backfill(cwd)
-    try:
-        report.trained = [e.expert_type for e in train(cwd)]
-    except ImportError as exc:  # a build without the expert registry still captures data
-        report.notes.append(f"experts not trained ({exc}); run `git ml train` once they are available")
+    store = Store(layout)
+    commits = store.count("commits")
+    if commits > FOREGROUND_TRAIN_COMMITS:
+        # A long history trains in the background so that init returns in backfill time; the
+        # experts appear as soon as they are saved (`git ml stats`), and hooks keep them current.
+        from git_ml.detach import spawn_detached
+
+        spawn_detached(["train"], cwd=layout.worktree, log=layout.state / "train.log")
+        report.notes.append(f"training experts on {commits} commits in the background "
+                            "(`git ml stats` lists them when ready; log: .git-ml/state/train.log)")
+    else:
+        from git_ml.experts.registry import update
+
+        # From scratch the first time; a second init only adds what is new.
+        report.trained = update(layout, store, timeout=LOCK_WAIT_INIT)
+        if not report.trained:
+            report.notes.append("experts are up to date")
     if hooks:
         from git_ml.install import install_hooks
-
         from git_ml.sync import configure_remote
 
         report.hooks = install_hooks(layout) + configure_remote(layout)

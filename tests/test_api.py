@@ -1,0 +1,25 @@
+"""The library API's own decisions (the commands it backs are tested through the CLI elsewhere)."""
+
+from git_ml import api
+
+from conftest import commit_file
+
+
+def test_init_trains_then_a_second_init_only_adds_what_is_new(repo):
+    commit_file(repo, "src/auth.py", "def login(user, password):\n    return True\n", "Add login with password")
+    first = api.init(repo, hooks=False)
+    assert first.backfilled == 2 and "file" in first.trained
+    again = api.init(repo, hooks=False)
+    assert again.backfilled == 0 and again.trained == [] and "experts are up to date" in again.notes
+    commit_file(repo, "src/billing.py", "def invoice():\n    pass\n", "Add invoice billing")
+    third = api.init(repo, hooks=False)
+    assert third.backfilled == 1 and "file" in third.trained
+
+
+def test_a_long_history_trains_in_the_background(repo, monkeypatch):
+    monkeypatch.setattr(api, "FOREGROUND_TRAIN_COMMITS", 0)
+    monkeypatch.setenv("GIT_ML_NO_DETACH", "1")  # run the detached training in the foreground
+    report = api.init(repo, hooks=False)
+    assert report.trained == [] and any("in the background" in n for n in report.notes)
+    layout, _ = api.open_store(repo)
+    assert layout.domain_expert_file("file").exists()  # the background training saved it

@@ -40,10 +40,11 @@ DEFAULT_WEIGHTS = {"hist": 1.0, "knn": 1.0, "content": 1.0, "path": 0.0, "recenc
 MAX_COMMIT_FILES = 30  # bigger commits (mass renames, reformatting) say little about one file
 TAU = 200.0  # decay time scale of the recency prior, in commits
 KNN = 20  # neighbour commits that vote
+KNN_WINDOW = 20_000  # newest commits searched for neighbours
 POOL = 150  # candidates taken from each text channel
 PRF_TOP = 3  # top candidates whose co-change is propagated
 MAX_TEXT = 200_000  # characters of one file indexed as content
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 HIST_PATH_REPEAT = 3  # path tokens weigh in a file's history document as in the bench anchor
 SESSION_ROWIDS = 1 << 40  # session rows in ``commits`` sit above every commit's sequence number
 
@@ -237,7 +238,7 @@ class FileIndex:
             con.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen_rows)
             self.set_meta("seq", str(seq))
 
-    def index_content(self, snapshot: Any) -> None:
+    def index_content(self, snapshot: Any, cache: dict[str, str] | None = None) -> None:
         """Make the ``content`` table and ``alive`` flags match ``snapshot`` (re-reading only files
         whose blob changed), so an updated index equals one built from scratch at that revision."""
         paths = self.paths()
@@ -262,8 +263,12 @@ class FileIndex:
                 row = paths[pid]
                 if row[1] and row[5] == blob:
                     continue
-                text = snapshot.text(path) or ""
-                body = " ".join(tokens(text[:MAX_TEXT], compounds=True))
+                body = cache.get(blob) if cache is not None and blob else None
+                if body is None:
+                    text = snapshot.text(path) or ""
+                    body = " ".join(tokens(text[:MAX_TEXT], compounds=True))
+                    if cache is not None and blob:
+                        cache[blob] = body
                 ptoks = " ".join(path_tokens(path))
                 con.execute("DELETE FROM content WHERE rowid = ?", (pid,))
                 con.execute("DELETE FROM pathidx WHERE rowid = ?", (pid,))
@@ -315,9 +320,12 @@ class FileIndex:
         vote: dict[int, float] = defaultdict(float)
         if not expr:
             return vote
-        sql = "SELECT files, -bm25(commits) FROM commits WHERE commits MATCH ? ORDER BY bm25(commits) LIMIT ?"
+        # Only the newest KNN_WINDOW commits (and all sessions) are neighbours: FTS5 narrows a rowid
+        # range cheaply, which bounds the cost on long histories.
+        sql = ("SELECT files, -bm25(commits) FROM commits WHERE commits MATCH ? AND rowid > ? "
+               "ORDER BY bm25(commits) LIMIT ?")
         try:
-            rows = self.con.execute(sql, (expr, k)).fetchall()
+            rows = self.con.execute(sql, (expr, self.seq - KNN_WINDOW, k)).fetchall()
         except sqlite3.OperationalError:
             return vote
         for files, score in rows:
@@ -351,6 +359,7 @@ class FileExpert(Expert):
         self.tuning: dict[str, Any] = {}
         self._index: FileIndex | None = None
         self._cochange_cache: dict[int, dict[int, int]] = {}
+        self._content_cache: dict[str, str] = {}  # blob id -> tokens, shared by tuning and fit
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -386,14 +395,15 @@ class FileExpert(Expert):
         if self.tune:
             from git_ml.experts.file_tuning import tune_weights
 
-            self.weights, self.calibration_curve, self.tuning = tune_weights(data, commits)
+            self.weights, self.calibration_curve, self.tuning = tune_weights(data, commits, self._content_cache)
         self.build_index(data)
+        self._content_cache = {}
 
     def build_index(self, data: TrainingData) -> None:
         """(Re)build the statistics from ``data`` with the current weights (no tuning)."""
         index = self._fresh_index()
         index.ingest(learnable(data.commits), data.sessions)
-        index.index_content(data.snapshot)
+        index.index_content(data.snapshot, self._content_cache)
         self._finish(data, index)
 
     def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],

@@ -20,9 +20,9 @@ from git_ml.records import CommitRecord
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 ROUNDS = 3
 INNER_SPLIT = 0.8
-MAX_ITEMS = 300  # newest inner items used (bounds training time on long histories)
+MAX_ITEMS = 250  # newest inner items used (bounds training time on long histories)
 MIN_ITEMS = 20
-CANDIDATES = 200  # per item, by default-weight score (the rest can hardly matter)
+CANDIDATES = 100  # per item, by default-weight score (the rest can hardly matter)
 
 
 def modified_alive(commit: CommitRecord, alive) -> list[str]:
@@ -49,49 +49,73 @@ def _items(expert, commits: Sequence[CommitRecord]):
 
 
 def _matrix(expert, items, names: Sequence[str], default: dict[str, float]):
-    """Per item: [(feature vector, is gold)] for its best CANDIDATES by default weights."""
+    """Per item: its best CANDIDATES by default weights as sparse feature vectors, and which are gold.
+    Items with no gold file among the candidates are kept as empty (reciprocal rank 0 whatever
+    the weights)."""
     paths = expert.index.paths()
     out = []
     for query, gold in items:
-        feats = expert.features(query)
         rows = []
-        for pid, f in feats.items():
-            vec = tuple(f.get(n, 0.0) for n in names)
-            rows.append((sum(default[n] * v for n, v in zip(names, vec)), vec, paths[pid][0] in gold))
+        for pid, f in expert.features(query).items():
+            vec = [(i, f[n]) for i, n in enumerate(names) if f.get(n)]
+            rows.append((sum(default[names[i]] * v for i, v in vec), vec, paths[pid][0] in gold))
         rows.sort(key=lambda r: -r[0])
         kept = rows[:CANDIDATES] + [r for r in rows[CANDIDATES:] if r[2]]
-        if any(r[2] for r in kept):
-            out.append([(vec, g) for _, vec, g in kept])
-        else:
-            out.append([])  # no gold file among the candidates: reciprocal rank 0 whatever the weights
+        out.append(([vec for _, vec, _ in kept], [g for _, _, g in kept]) if any(r[2] for r in kept) else ([], []))
     return out
 
 
-def _mrr(matrix, w: Sequence[float]) -> float:
+def _scores(matrix, w: Sequence[float], skip: int = -1) -> list[list[float]]:
+    return [[sum(w[i] * v for i, v in vec if i != skip) for vec in vecs] for vecs, _ in matrix]
+
+
+def _column(matrix, i: int) -> list[list[float]]:
+    return [[next((v for j, v in vec if j == i), 0.0) for vec in vecs] for vecs, _ in matrix]
+
+
+def _mrr_of(scores: list[list[float]], matrix) -> float:
     total = 0.0
-    for rows in matrix:
-        if not rows:
+    for s, (_, gold) in zip(scores, matrix):
+        if not s:
             continue
-        scores = [(sum(a * b for a, b in zip(w, vec) if b), g) for vec, g in rows]
-        best = max(s for s, g in scores if g)
-        above = sum(1 for s, g in scores if s > best)
-        ties = sum(1 for s, g in scores if s == best and not g)
+        best = max(x for x, g in zip(s, gold) if g)
+        above = ties = 0
+        for x, g in zip(s, gold):
+            if x > best:
+                above += 1
+            elif x == best and not g:
+                ties += 1
         total += 1.0 / (1 + above + ties / 2)
     return total / max(1, len(matrix))
 
 
 def _objective(mats, w) -> float:
     used = [m for m in mats if m]
-    return sum(_mrr(m, w) for m in used) / max(1, len(used))
+    return sum(_mrr_of(_scores(m, w), m) for m in used) / max(1, len(used))
+
+
+def _coordinate(mats, w: list[float], i: int) -> tuple[float, float]:
+    """The best value of weight ``i`` on GRID with the others fixed, and its objective."""
+    used = [m for m in mats if m]
+    bases = [_scores(m, w, skip=i) for m in used]
+    cols = [_column(m, i) for m in used]
+    best_v, best = w[i], -1.0
+    for v in GRID:
+        if not any(w[j] for j in range(len(w)) if j != i) and v == 0:
+            continue
+        got = sum(_mrr_of([[b + v * c for b, c in zip(bs, cs)] for bs, cs in zip(base, col)], m)
+                  for base, col, m in zip(bases, cols, used)) / max(1, len(used))
+        if got > best + 1e-9 or (v == w[i] and got >= best - 1e-9):
+            best_v, best = v, got
+    return best_v, best
 
 
 def _calibration(matrix, w, top: int = 10, bins: int = 8) -> list[tuple[float, float]]:
     """Pool-adjacent-violators over equal-count bins of (score share, touched) of top-k answers."""
     total = sum(x for x in w if x > 0) or 1.0
     pts = []
-    for rows in matrix:
-        scored = sorted(((sum(a * b for a, b in zip(w, vec)) / total, g) for vec, g in rows), key=lambda t: -t[0])
-        pts += scored[:top]
+    for scores, (_, gold) in zip(_scores(matrix, w), matrix):
+        pts += sorted(((x / total, g) for x, g in zip(scores, gold)), key=lambda t: -t[0])[:top]
     if len(pts) < bins * 5:
         return []
     pts.sort()
@@ -111,7 +135,7 @@ def _calibration(matrix, w, top: int = 10, bins: int = 8) -> list[tuple[float, f
     return [(round(x, 4), round(y, 4)) for x, y, _ in merged]
 
 
-def tune_weights(data: TrainingData, commits: Sequence[CommitRecord]):
+def tune_weights(data: TrainingData, commits: Sequence[CommitRecord], cache: dict[str, str] | None = None):
     """Weights, calibration curve and a tuning summary for ``commits`` (the learning window)."""
     from git_ml.experts.file import DEFAULT_WEIGHTS, FEATURES, FileExpert
 
@@ -122,6 +146,8 @@ def tune_weights(data: TrainingData, commits: Sequence[CommitRecord]):
     snapshot = data.snapshot
     inner_snapshot = snapshot.at(commits[cut - 1].hash) if hasattr(snapshot, "at") else snapshot
     inner = FileExpert(weights=weights, tune=False)
+    if cache is not None:
+        inner._content_cache = cache  # files unchanged since the inner cut are tokenized once
     try:
         inner.build_index(TrainingData(commits=commits[:cut], snapshot=inner_snapshot))
         files, couple = _items(inner, commits[cut:])
@@ -138,16 +164,9 @@ def tune_weights(data: TrainingData, commits: Sequence[CommitRecord]):
     for _ in range(ROUNDS):
         improved = False
         for i in range(len(names)):
-            for value in GRID:
-                if value == w[i]:
-                    continue
-                trial = list(w)
-                trial[i] = value
-                if not any(trial):
-                    continue
-                got = _objective(mats, trial)
-                if got > best + 1e-9:
-                    best, w, improved = got, trial, True
+            value, got = _coordinate(mats, w, i)
+            if got > best + 1e-9 and value != w[i]:
+                w[i], best, improved = value, got, True
         if not improved:
             break
     tuned = dict(zip(names, w))

@@ -391,13 +391,32 @@ class FileExpert(Expert):
         return self._index
 
     def fit(self, data: TrainingData) -> None:
-        commits = learnable(data.commits)
-        if self.tune:
-            from git_ml.experts.file_tuning import tune_weights
+        """Learn from scratch. With tuning, the index is first built on the older part of the
+        history (the inner split), the weights are tuned on the newer part, and the same index
+        is then brought up to date incrementally (equal to a build over everything)."""
+        if not self.tune:
+            self.build_index(data)
+            return
+        from git_ml.experts.file_tuning import inner_cut, tune_weights
 
-            self.weights, self.calibration_curve, self.tuning = tune_weights(data, commits, self._content_cache)
-        self.build_index(data)
+        commits = learnable(data.commits)
+        cut = inner_cut(commits)
+        index = self._fresh_index()
+        if cut:
+            snapshot = data.snapshot
+            inner = snapshot.at(commits[cut - 1].hash) if hasattr(snapshot, "at") else snapshot
+            try:
+                index.ingest(commits[:cut])
+                index.index_content(inner, self._content_cache)
+            finally:
+                if inner is not snapshot:
+                    inner.close()
+        self.weights, self.calibration_curve, self.tuning = tune_weights(self, commits, cut)
+        index.ingest(commits[cut:], data.sessions)
+        index.index_content(data.snapshot, self._content_cache)
         self._content_cache = {}
+        self._cochange_cache = {}
+        self._finish(data, index)
 
     def build_index(self, data: TrainingData) -> None:
         """(Re)build the statistics from ``data`` with the current weights (no tuning)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.base import Query
 from git_ml.experts.text import tokens
 from git_ml.records import CommitRecord
 
@@ -135,30 +135,29 @@ def _calibration(matrix, w, top: int = 10, bins: int = 8) -> list[tuple[float, f
     return [(round(x, 4), round(y, 4)) for x, y, _ in merged]
 
 
-def tune_weights(data: TrainingData, commits: Sequence[CommitRecord], cache: dict[str, str] | None = None):
-    """Weights, calibration curve and a tuning summary for ``commits`` (the learning window)."""
-    from git_ml.experts.file import DEFAULT_WEIGHTS, FEATURES, FileExpert
+def inner_cut(commits: Sequence[CommitRecord]) -> int:
+    """Where the learning window splits for tuning (0: too little history to tune)."""
+    cut = int(len(commits) * INNER_SPLIT)
+    return cut if cut >= MIN_ITEMS else 0
+
+
+def tune_weights(expert, commits: Sequence[CommitRecord], cut: int):
+    """Weights, calibration curve and a tuning summary, from ``expert`` (whose index holds
+    ``commits[:cut]``) answering the items of ``commits[cut:]``."""
+    from git_ml.experts.file import DEFAULT_WEIGHTS, FEATURES
 
     weights = dict(DEFAULT_WEIGHTS)
-    cut = int(len(commits) * INNER_SPLIT)
-    if cut < MIN_ITEMS:
+    if not cut:
         return weights, None, {"skipped": "too little history to tune"}
-    snapshot = data.snapshot
-    inner_snapshot = snapshot.at(commits[cut - 1].hash) if hasattr(snapshot, "at") else snapshot
-    inner = FileExpert(weights=weights, tune=False)
-    if cache is not None:
-        inner._content_cache = cache  # files unchanged since the inner cut are tokenized once
+    saved, expert.weights = expert.weights, weights
     try:
-        inner.build_index(TrainingData(commits=commits[:cut], snapshot=inner_snapshot))
-        files, couple = _items(inner, commits[cut:])
+        files, couple = _items(expert, commits[cut:])
         if len(files) < MIN_ITEMS:
             return weights, None, {"skipped": f"only {len(files)} inner items"}
         names = list(FEATURES)
-        mats = [_matrix(inner, files, names, weights), _matrix(inner, couple, names, weights)]
+        mats = [_matrix(expert, files, names, weights), _matrix(expert, couple, names, weights)]
     finally:
-        inner.close()
-        if inner_snapshot is not snapshot and hasattr(inner_snapshot, "close"):
-            inner_snapshot.close()
+        expert.weights = saved
     w = [weights[n] for n in names]
     start = best = _objective(mats, w)
     for _ in range(ROUNDS):

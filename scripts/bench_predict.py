@@ -5,7 +5,9 @@ usage: bench_predict.py REPO [--queries N] [--format json|text] [--train] [--exp
 
 REPO must be set up (`git ml init --no-hooks`, or `--train` here). Queries are the subjects of the
 repository's newest commits (a realistic task wording). Prints the median, p90 and max wall time
-per query and the CPU time (user+sys) of the children, which is what matters on a loaded machine.
+per query and the CPU time (user+sys) of the children, which is what matters on a loaded machine;
+then the same queries through the library (``api.predict``, no typer CLI) to separate the CLI's
+own start-up cost from the prediction.
 With --train, first times `git ml train` and reports its peak memory (max RSS of the child).
 """
 
@@ -23,11 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def gitml(repo: Path, *args: str) -> tuple[float, float, subprocess.CompletedProcess]:
+API = ("import sys, msgspec; from git_ml import api; "
+       "sys.stdout.write(msgspec.json.encode(api.predict('.', sys.argv[1])).decode())")
+
+
+def gitml(repo: Path, *args: str, library: bool = False) -> tuple[float, float, subprocess.CompletedProcess]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "git_ml", *args], cwd=repo, capture_output=True, env=env)
+    cmd = [sys.executable, "-c", API, args[1]] if library else [sys.executable, "-m", "git_ml", *args]
+    out = subprocess.run(cmd, cwd=repo, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -59,9 +66,12 @@ def main() -> int:
         walls.append(wall * 1000)
         cpus.append(cpu * 1000)
     walls.sort()
-    print(f"predict ({args.format}, {len(walls)} queries, new process each): median {statistics.median(walls):.0f} ms, "
-          f"p90 {walls[int(0.9 * (len(walls) - 1))]:.0f} ms, max {walls[-1]:.0f} ms; "
+    print(f"git ml predict ({args.format}, {len(walls)} queries, new process each): median "
+          f"{statistics.median(walls):.0f} ms, p90 {walls[int(0.9 * (len(walls) - 1))]:.0f} ms, max {walls[-1]:.0f} ms; "
           f"cpu median {statistics.median(cpus):.0f} ms")
+    lib = [gitml(repo, "predict", q, library=True) for q in log]
+    print(f"library api.predict + JSON (no CLI; new process each): median "
+          f"{statistics.median(w for w, _, _ in lib) * 1000:.0f} ms, cpu {statistics.median(c for _, c, _ in lib) * 1000:.0f} ms")
     base = [gitml(repo, "--version") for _ in range(5)]
     print(f"baseline `git ml --version` (interpreter + CLI imports): median "
           f"{statistics.median(b[0] for b in base) * 1000:.0f} ms, cpu {statistics.median(b[1] for b in base) * 1000:.0f} ms")

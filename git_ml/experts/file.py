@@ -41,10 +41,11 @@ MAX_COMMIT_FILES = 30  # bigger commits (mass renames, reformatting) say little 
 TAU = 200.0  # decay time scale of the recency prior, in commits
 KNN = 20  # neighbour commits that vote
 KNN_WINDOW = 20_000  # newest commits searched for neighbours
+MAX_DF = 0.5  # query words in more of a table's rows are skipped (their BM25 idf is ~0)
 POOL = 150  # candidates taken from each text channel
 PRF_TOP = 3  # top candidates whose co-change is propagated
 MAX_TEXT = 200_000  # characters of one file indexed as content
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 HIST_PATH_REPEAT = 3  # path tokens weigh in a file's history document as in the bench anchor
 SESSION_ROWIDS = 1 << 40  # session rows in ``commits`` sit above every commit's sequence number
 
@@ -58,7 +59,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS hist USING fts5(ptoks, body);
 CREATE VIRTUAL TABLE IF NOT EXISTS content USING fts5(ptoks, body);
 CREATE VIRTUAL TABLE IF NOT EXISTS pathidx USING fts5(ptoks);
 CREATE VIRTUAL TABLE IF NOT EXISTS commits USING fts5(files UNINDEXED, body);
+CREATE VIRTUAL TABLE IF NOT EXISTS hist_vocab USING fts5vocab(hist, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS content_vocab USING fts5vocab(content, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS commits_vocab USING fts5vocab(commits, 'row');
 """
+TEXT_TABLES = ("hist", "content", "pathidx", "commits")
 
 
 def is_bot(author: str) -> bool:
@@ -86,6 +91,7 @@ class FileIndex:
         self.con.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self.con.execute("PRAGMA synchronous=NORMAL")
         self._paths: dict[int, list] | None = None  # id -> [path, alive, n, decay, stamp, blob]
+        self._df: dict[str, dict[str, int]] = {}  # table -> word -> rows holding it (until a write)
 
     @classmethod
     def open_existing(cls, path: Path, fingerprint: str) -> "FileIndex":
@@ -107,7 +113,8 @@ class FileIndex:
         self.con.close()
 
     def reset(self) -> None:
-        for table in ("meta", "paths", "cochange", "seen", "hist", "content", "pathidx", "commits"):
+        for table in ("meta", "paths", "cochange", "seen", "hist_vocab", "content_vocab", "commits_vocab",
+                      "hist", "content", "pathidx", "commits"):
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
         self.con.executescript(SCHEMA)
         self.set_meta("version", INDEX_VERSION)
@@ -237,6 +244,7 @@ class FileIndex:
             con.executemany("INSERT INTO commits(rowid, files, body) VALUES (?, ?, ?)", commit_rows)
             con.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen_rows)
             self.set_meta("seq", str(seq))
+            self._count_rows()
 
     def index_content(self, snapshot: Any, cache: dict[str, str] | None = None) -> None:
         """Make the ``content`` table and ``alive`` flags match ``snapshot`` (re-reading only files
@@ -276,6 +284,27 @@ class FileIndex:
                 con.execute("INSERT INTO pathidx(rowid, ptoks) VALUES (?, ?)", (pid, ptoks))
                 row[1], row[5] = 1, blob
                 con.execute("INSERT OR REPLACE INTO paths VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, *row))
+            self._count_rows()
+
+    def _count_rows(self) -> None:
+        self._df = {}
+        for table in TEXT_TABLES:
+            self.set_meta(f"rows:{table}", str(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
+
+    def selective(self, table: str, words: list[str]) -> list[str]:
+        """The query words worth searching ``table`` for: a word in more than MAX_DF of its rows
+        adds (next to) nothing to BM25 (FTS5 clamps a negative idf) but costs the most time."""
+        uniq = list(dict.fromkeys(words))
+        n = int(self.meta(f"rows:{table}") or 0)
+        if not uniq or not n or table == "pathidx":
+            return uniq
+        cache = self._df.setdefault(table, {})
+        todo = [w for w in uniq if w not in cache]
+        if todo:
+            found = dict(self.con.execute(
+                f"SELECT term, doc FROM {table}_vocab WHERE term IN ({','.join('?' * len(todo))})", todo))
+            cache.update((w, found.get(w, 0)) for w in todo)
+        return [w for w in uniq if cache[w] <= MAX_DF * n]
 
     def stamp(self) -> str:
         """Give the index a new fingerprint (after every change) and return it."""
@@ -449,12 +478,12 @@ class FileExpert(Expert):
         index = self.index
         paths = index.paths()
         words = tokens(query.text or "", compounds=True)
-        expr = match_expression(words)
+        expr = {t: match_expression(index.selective(t, words)) if words else "" for t in TEXT_TABLES}
         channels: dict[str, dict[int, float]] = {
-            "hist": _normalised(index.text_channel("hist", expr)),
-            "content": _normalised(index.text_channel("content", expr)),
-            "path": _normalised(index.text_channel("pathidx", expr)),
-            "knn": _normalised(index.neighbours(expr)),
+            "hist": _normalised(index.text_channel("hist", expr["hist"])),
+            "content": _normalised(index.text_channel("content", expr["content"])),
+            "path": _normalised(index.text_channel("pathidx", expr["pathidx"])),
+            "knn": _normalised(index.neighbours(expr["commits"])),
         }
         wanted = set(query.files)
         seeds = [pid for pid, row in paths.items() if row[0] in wanted]

@@ -20,7 +20,9 @@ from git_ml.records import CommitRecord
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 ROUNDS = 3
 INNER_SPLIT = 0.8
-MAX_ITEMS = 250  # newest inner items used (bounds training time on long histories)
+MAX_ITEMS = 250  # newest inner items used (bounds training time)
+LONG_HISTORY = 20_000  # commits; beyond, each query costs more and fewer items are used
+MAX_ITEMS_LONG = 120
 MIN_ITEMS = 20
 CANDIDATES = 100  # per item, by default-weight score (the rest can hardly matter)
 
@@ -45,7 +47,8 @@ def _items(expert, commits: Sequence[CommitRecord]):
             files.append((Query(text=c.message), set(mod)))
         if len(mod) >= 2:
             couple.append((Query(files=[mod[0]]), set(mod[1:])))
-    return files[-MAX_ITEMS:], couple[-MAX_ITEMS:]
+    cap = MAX_ITEMS if len(commits) * 5 <= LONG_HISTORY else MAX_ITEMS_LONG
+    return files[-cap:], couple[-cap:]
 
 
 def _matrix(expert, items, names: Sequence[str], default: dict[str, float]):

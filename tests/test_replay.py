@@ -104,3 +104,28 @@ def test_replay_refuses_a_too_short_history(repo):
     with Snapshot(repo) as snap:
         with pytest.raises(ValueError):
             replay(list(log_commits(repo, ["HEAD"])), snap)
+
+
+def test_git_ml_eval_end_to_end_stores_metrics(repo, on_path):
+    import json
+
+    import msgspec
+    from conftest import run_gitml
+
+    from git_ml.layout import find_layout
+    from git_ml.records import MicroExpert
+
+    for n in range(40):
+        name = ["auth", "cache", "db", "cli"][n % 4]
+        commit_file(repo, f"src/{name}.py", f"def {name}_{n}(): pass\n", f"Improve {name} handling, step {n}")
+    assert run_gitml(repo, "init", "--no-hooks").returncode == 0
+    out = run_gitml(repo, "eval", "--format", "json", "--expert", "file")
+    assert out.returncode == 0, out.stderr.decode()
+    result = json.loads(out.stdout)
+    files = next(r for r in result["results"] if r["task"] == "files")
+    assert files["metrics"]["test_examples"] == result["items"]["files"] > 0
+    assert files["metrics"]["mrr"] > result["anchors"]["files/pop"]["mrr"]  # names in messages: easy
+    saved = msgspec.json.decode(find_layout(repo).domain_expert_file("file").read_bytes(), type=MicroExpert)
+    assert saved.metrics is not None and saved.metrics.mrr == files["metrics"]["mrr"]
+    text = run_gitml(repo, "eval", "--expert", "file")
+    assert text.returncode == 0 and b"files/bm25+knn+content" in text.stdout

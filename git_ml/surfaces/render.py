@@ -38,7 +38,7 @@ def render_eval(result: Any, console: Any) -> None:
                   f"(cut at {result.cut[:12]}, split {result.split})")
     table = Table(show_edge=False, pad_edge=False)
     for col in ("task", "method", "n", "MRR", "Acc@1", "Acc@5", "R@10", "MAP", "ECE"):
-        table.add_column(col, justify="left" if col in ("task", "method") else "right")
+        table.add_column(col, justify="left" if col in ("task", "method") else "right", no_wrap=True)
     for task in ("files", "tests", "docs", "couple"):
         anchors = {k: v for k, v in result.anchors.items() if k.startswith(task + "/")}
         for name, v in sorted(anchors.items()):

@@ -3,7 +3,8 @@
 Channels, each a score per candidate file, normalised by its best candidate:
 
 * ``hist``     BM25 of the task over each file's past commit messages and session prompts;
-* ``knn``      the most similar past commits (and sessions) vote for the files they touched;
+* ``knn``      the most similar past commits (and sessions) vote for the files they touched
+               (also ``knn_wide``: more neighbours, and ``knn_recent``: votes decayed with age);
 * ``content``  BM25 over the file's code at the training revision (identifiers split);
 * ``path``     BM25 over the file's path tokens;
 * ``recency``  exponentially decayed change count (time measured in commits);
@@ -34,12 +35,14 @@ from git_ml.experts.base import Expert, Query, TrainingData
 from git_ml.experts.text import match_expression, path_tokens, tokens
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 
-FEATURES = ("hist", "knn", "content", "path", "recency", "freq", "cochange", "prf")
-DEFAULT_WEIGHTS = {"hist": 1.0, "knn": 1.0, "content": 1.0, "path": 0.0, "recency": 0.0, "freq": 0.0,
-                   "cochange": 1.0, "prf": 0.0}
+FEATURES = ("hist", "knn", "knn_wide", "knn_recent", "content", "path", "recency", "freq", "cochange", "prf")
+DEFAULT_WEIGHTS = {"hist": 1.0, "knn": 1.0, "knn_wide": 0.0, "knn_recent": 0.0, "content": 1.0, "path": 0.0,
+                   "recency": 0.0, "freq": 0.0, "cochange": 1.0, "prf": 0.0}
 MAX_COMMIT_FILES = 30  # bigger commits (mass renames, reformatting) say little about one file
 TAU = 200.0  # decay time scale of the recency prior, in commits
 KNN = 20  # neighbour commits that vote
+KNN_WIDE = 40  # and a wider neighbourhood
+KNN_TAU = 300.0  # commits; decay of a neighbour's vote with its age, for the ``knn_recent`` channel
 KNN_WINDOW = 20_000  # newest commits searched for neighbours
 MAX_DF = 0.5  # query words in more of a table's rows are skipped (their BM25 idf is ~0)
 POOL = 150  # candidates taken from each text channel
@@ -344,27 +347,40 @@ class FileIndex:
             return {}
         return out
 
-    def neighbours(self, expr: str, k: int = KNN) -> dict[int, float]:
-        """Files of the ``k`` most similar past commits, each voting score / its file count."""
-        vote: dict[int, float] = defaultdict(float)
+    def neighbours(self, expr: str, k: int = KNN_WIDE) -> list[tuple[int, list[int], float]]:
+        """The ``k`` most similar past commits (and sessions): (rowid, file ids, BM25 score)."""
         if not expr:
-            return vote
+            return []
         # Only the newest KNN_WINDOW commits (and all sessions) are neighbours: FTS5 narrows a rowid
         # range cheaply, which bounds the cost on long histories.
-        sql = ("SELECT files, -bm25(commits) FROM commits WHERE commits MATCH ? AND rowid > ? "
+        sql = ("SELECT rowid, files, -bm25(commits) FROM commits WHERE commits MATCH ? AND rowid > ? "
                "ORDER BY bm25(commits) LIMIT ?")
         try:
             rows = self.con.execute(sql, (expr, self.seq - KNN_WINDOW, k)).fetchall()
         except sqlite3.OperationalError:
-            return vote
-        for files, score in rows:
-            ids = files.split()
-            for f in ids:
-                vote[int(f)] += score / len(ids)
-        return vote
+            return []
+        return [(rowid, [int(f) for f in files.split()], score) for rowid, files, score in rows]
 
     def cochange(self, pid: int) -> dict[int, int]:
         return dict(self.con.execute("SELECT b, n FROM cochange WHERE a = ?", (pid,)).fetchall())
+
+
+def _votes(rows: list[tuple[int, list[int], float]], seq: int) -> dict[str, dict[int, float]]:
+    """Neighbour commits vote for their files (score / their file count), three ways: the
+    nearest KNN, the nearest KNN_WIDE, and the nearest KNN weighted by how recent each commit is
+    (sessions count as recent). Which helps differs by repository: tuning weighs them."""
+    out: dict[str, dict[int, float]] = {"knn": defaultdict(float), "knn_wide": defaultdict(float),
+                                        "knn_recent": defaultdict(float)}
+    for n, (rowid, ids, score) in enumerate(rows):
+        share = score / max(1, len(ids))
+        age = max(0, seq - rowid) if rowid < SESSION_ROWIDS else 0
+        recent = share * math.exp(-age / KNN_TAU)
+        for f in ids:
+            out["knn_wide"][f] += share
+            if n < KNN:
+                out["knn"][f] += share
+                out["knn_recent"][f] += recent
+    return {name: _normalised(v) for name, v in out.items()}
 
 
 def _normalised(scores: dict[int, float]) -> dict[int, float]:
@@ -483,8 +499,8 @@ class FileExpert(Expert):
             "hist": _normalised(index.text_channel("hist", expr["hist"])),
             "content": _normalised(index.text_channel("content", expr["content"])),
             "path": _normalised(index.text_channel("pathidx", expr["pathidx"])),
-            "knn": _normalised(index.neighbours(expr["commits"])),
         }
+        channels.update(_votes(index.neighbours(expr["commits"]), index.seq))
         wanted = set(query.files)
         seeds = [pid for pid, row in paths.items() if row[0] in wanted]
         co: dict[int, float] = defaultdict(float)

@@ -35,3 +35,8 @@ def test_route_picks_experts_and_explicit_overrides():
     assert route(None, ["src/a.py"]).experts == ("file", "test", "doc")
     assert route("add tests", explicit=["doc", "doc", "file"]).experts == ("doc", "file")
     assert route("add tests", explicit=["doc"]).intent == "add_tests"
+
+
+def test_fix_and_feature_ask_the_file_expert_and_with_changed_files_tests_and_docs():
+    assert route("fix crash on empty header").experts == ("file",)
+    assert route("fix crash on empty header", ["src/h.py"]).experts == ("file", "test", "doc")

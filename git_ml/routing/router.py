@@ -16,12 +16,12 @@ INTENT_TO_EXPERTS: dict[str, tuple[str, ...]] = {
     "add_tests": ("test", "file"),
     "update_docs": ("doc", "file"),
     "refactor": ("refactor", "file", "test"),
-    "fix_bug": ("file", "error"),
+    "fix_bug": ("file",),
     "implement_feature": ("file",),
     "review_change": ("file", "test", "doc"),
 }
 # Changed files make the test and doc experts useful for any intent that edits code.
-WITH_FILES = {"fix_bug": ("test",), "implement_feature": ("test", "doc")}
+WITH_FILES = {"fix_bug": ("test", "doc"), "implement_feature": ("test", "doc")}
 
 _TRACEBACK = re.compile(
     r"Traceback \(most recent call last\)|^\s*File \"[^\"]+\", line \d+|"  # Python

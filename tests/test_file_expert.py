@@ -9,7 +9,7 @@ from conftest import commit_file, git
 
 from git_ml.capture.git import log_commits
 from git_ml.experts.base import Query, TrainingData
-from git_ml.experts.file import DEFAULT_WEIGHTS, FileExpert, FileIndex, IndexError_
+from git_ml.experts.file import DEFAULT_WEIGHTS, FileExpert, FileIndex, IndexUnusable
 from git_ml.experts.snapshot import Snapshot
 from git_ml.records import SessionRecord
 
@@ -139,7 +139,7 @@ def test_index_rebuilt_when_missing_corrupt_or_stale(repo, tmp_path):
     rebuilt.build_index(TrainingData(commits=history(repo), snapshot=Snapshot(repo)))
     assert rebuilt.index_ok()
     assert rebuilt.predict(Query(text="login password"), top=1).items[0][0] == "src/auth.py"
-    with pytest.raises(IndexError_):
+    with pytest.raises(IndexUnusable):
         FileIndex.open_existing(path, "not-the-fingerprint")
 
 

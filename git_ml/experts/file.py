@@ -79,7 +79,7 @@ def learnable(commits: Iterable[CommitRecord]) -> list[CommitRecord]:
     return [c for c in commits if not c.is_merge]
 
 
-class IndexError_(Exception):
+class IndexUnusable(Exception):
     """The index file is missing, corrupt or does not match the model (rebuild it)."""
 
 
@@ -98,18 +98,18 @@ class FileIndex:
 
     @classmethod
     def open_existing(cls, path: Path, fingerprint: str) -> "FileIndex":
-        """Open an index written for ``fingerprint``; raise IndexError_ if it is missing, corrupt
+        """Open an index written for ``fingerprint``; raise IndexUnusable if it is missing, corrupt
         or stale."""
         if not path.is_file():
-            raise IndexError_(f"{path} is missing")
+            raise IndexUnusable(f"{path} is missing")
         try:
             index = cls(path)
             got = index.meta("fingerprint")
         except sqlite3.Error as exc:
-            raise IndexError_(f"{path} is unreadable: {exc}") from exc
+            raise IndexUnusable(f"{path} is unreadable: {exc}") from exc
         if got != fingerprint or index.meta("version") != INDEX_VERSION:
             index.close()
-            raise IndexError_(f"{path} is stale")
+            raise IndexUnusable(f"{path} is stale")
         return index
 
     def close(self) -> None:
@@ -412,7 +412,7 @@ class FileExpert(Expert):
     def index(self) -> FileIndex:
         if self._index is None:
             if self.index_path is None:
-                raise IndexError_("the file expert has no index")
+                raise IndexUnusable("the file expert has no index")
             self._index = FileIndex.open_existing(self.index_path, self.fingerprint)
         return self._index
 
@@ -420,7 +420,7 @@ class FileExpert(Expert):
         """Whether the index file exists, opens and matches this model (else: rebuild it)."""
         try:
             self.index
-        except IndexError_:
+        except IndexUnusable:
             return False
         return True
 

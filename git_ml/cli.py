@@ -6,7 +6,6 @@ unless GIT_ML_DEBUG=1), 2 usage error.
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Annotated, Optional
 import typer
 
 from git_ml import __version__, api
-from git_ml.layout import GitMLError
 
 app = typer.Typer(
     name="git ml",
@@ -128,26 +126,10 @@ def predict(
     batch: Annotated[Optional[Path], typer.Option("--batch", help="JSONL of {id, query?, files?, expert?}; '-' for stdin.")] = None,
 ) -> None:
     """Predict files, tests, error locations, docs or refactor impact."""
-    import msgspec
+    from git_ml.surfaces.predict_cmd import run_predict
 
-    if batch is not None:
-        stream = sys.stdin.buffer if str(batch) == "-" else None
-        for line in api.predict_batch(Path.cwd(), batch if stream is None else stream, top=top):
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-        return
-    if query is None and not files and not staged and not rev_range:
-        raise GitMLError("give a query, --files, --staged or --range (see git ml predict -h)")
-    answer = api.predict(
-        Path.cwd(), query, experts=[e.value for e in expert], files=files, staged=staged,
-        rev_range=rev_range, top=top,
-    )
-    if fmt is Format.json:
-        sys.stdout.write(msgspec.json.encode(answer).decode() + "\n")
-    else:
-        from git_ml.surfaces.render import render_prediction
-
-        render_prediction(answer, _console())
+    run_predict(query, experts=[e.value for e in expert], files=files, staged=staged, rev_range=rev_range,
+                top=top, fmt=fmt.value, batch=None if batch is None else str(batch))
 
 
 @app.command("eval")
@@ -213,24 +195,6 @@ def completion(shell: Annotated[Shell, typer.Argument(help="Shell to print the s
 
 def run(argv: list[str]) -> int:
     """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
-    for stream in (sys.stdout, sys.stderr):
-        # Paths that are not UTF-8 (kept as surrogate escapes) are written back as their bytes.
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="surrogateescape")
-    try:
-        app(args=argv, prog_name="git ml")
-    except SystemExit as exc:  # click's own exits: 0 for help/version, 2 for usage errors
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except GitMLError as exc:
-        print(f"git-ml: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("git-ml: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks
-        if os.environ.get("GIT_ML_DEBUG"):
-            raise
-        print(f"git-ml: error: {type(exc).__name__}: {exc} (set GIT_ML_DEBUG=1 for a traceback)",
-              file=sys.stderr)
-        return 1
-    return 0
+    from git_ml.surfaces.cli_errors import guarded
+
+    return guarded(lambda: app(args=argv, prog_name="git ml"))

@@ -1,4 +1,4 @@
-"""The ``git-ml`` executable. Kept tiny: hook calls dispatch before typer or rich are imported."""
+"""The ``git-ml`` executable. Kept tiny: hooks and ``predict`` run without importing typer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ def main(argv: list[str] | None = None) -> int:
         from git_ml.surfaces.hooks import run_hook
 
         return run_hook(args[1:])
+    if args[:1] == ["predict"]:
+        from git_ml.surfaces.predict_cmd import fast_main
+
+        code = fast_main(args[1:])
+        if code is not None:
+            return code
     from git_ml.cli import run
 
     return run(args)

@@ -164,7 +164,7 @@ def message_lines(text: str) -> list[str]:
     return [s for s in out if s] or [text.strip()[:2000]]
 
 
-def literal_pattern(literal: str) -> tuple[str, re.Pattern[str]] | None:
+def literal_pattern(literal: str) -> tuple[str, "_LazyPattern"] | None:
     """(longest fixed chunk, regex) for a string literal with format placeholders as wildcards;
     None when it has too little fixed text to identify a message."""
     chunks = [c for c in _PLACEHOLDER.split(literal)]
@@ -172,11 +172,23 @@ def literal_pattern(literal: str) -> tuple[str, re.Pattern[str]] | None:
     longest = max(chunks, key=len).strip() if chunks else ""
     if len(fixed) < MIN_LITERAL or len(longest) < 5 or " " not in literal.strip():
         return None
-    regex = ".{0,200}?".join(re.escape(c) for c in chunks)
-    try:
-        return longest, re.compile(regex, re.S)
-    except re.error:
-        return None
+    return longest, _LazyPattern(".{0,200}?".join(re.escape(c) for c in chunks))
+
+
+class _LazyPattern:
+    """A regex compiled on first use: a query checks thousands of literals by their fixed chunk
+    first, and compiling them all up front cost more than the whole rest of a prediction."""
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, re.S)
+        return self._compiled.search(text)
 
 
 class ErrorDiagnosisExpert(Expert):
@@ -268,7 +280,7 @@ class ErrorDiagnosisExpert(Expert):
     def _build_paths(self) -> PathIndex:
         return PathIndex(self.files or list(self.graph.facts))
 
-    def _build_literals(self) -> list[tuple[str, re.Pattern[str], str, int]]:
+    def _build_literals(self) -> list[tuple[str, _LazyPattern, str, int]]:
         out = []
         for p, f in self.graph.facts.items():
             for lit, line in f.strings:

@@ -86,7 +86,7 @@ def bash_script(specs: list[CommandSpec]) -> str:
         if g.path:
             lines.append(f'\tif [ "$cmd" = "{g.path[0]}" ]; then')
             lines.append(f'\t\tsub="$(__git_find_on_cmdline "{_words(g.subcommands)}")"')
-            lines.append(f'\t\t[ -n "$sub" ] && cmd="$cmd $sub"')
+            lines.append('\t\t[ -n "$sub" ] && cmd="$cmd $sub"')
             lines.append("\tfi")
     lines.append('\tcase "$cmd,$prev" in')
     for s in specs:

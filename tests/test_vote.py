@@ -45,3 +45,17 @@ def test_weights_from_metrics():
 def test_empty_vote():
     out = aggregate([], top=3)
     assert out.items == [] and out.confidence == 0.0 and out.disagreement_score == 0.0
+
+
+def test_items_carry_what_their_voters_said_about_them():
+    from git_ml.records import ExpertPrediction
+    from git_ml.routing.vote import aggregate
+
+    err = ExpertPrediction(expert_id="error_expert", expert_type="error", items=[("a.py", 0.9), ("b.py", 0.2)],
+                           metadata={"detail": {"a.py": {"location": "a.py:10-20"}}})
+    fil = ExpertPrediction(expert_id="file_expert", expert_type="file", items=[("a.py", 0.5)],
+                           metadata={"detail": {"a.py": {"reasons": ["history"]}}})
+    only = aggregate([err], top=2)
+    assert only.items[0].detail == {"location": "a.py:10-20"} and only.items[1].detail == {}
+    both = aggregate([err, fil], top=1)
+    assert both.items[0].detail == {"error": {"location": "a.py:10-20"}, "file": {"reasons": ["history"]}}

@@ -44,6 +44,17 @@ def disagreement(predictions: Sequence[ExpertPrediction], depth: int = DEPTH) ->
     return round(1.0 - sum(average_overlap(a, b, depth) for a, b in pairs) / len(pairs), 4)
 
 
+def item_detail(predictions: Sequence[ExpertPrediction], item: str) -> dict:
+    """What the voters said about ``item`` (an error's ``path:start-end``, a test's ids, an impact
+    type...), from each expert's ``metadata["detail"]``. One voter's detail is kept as it is;
+    several are keyed by expert type."""
+    found = {p.expert_type: d for p in predictions
+             if isinstance(d := (p.metadata.get("detail") or {}).get(item), dict) and d}
+    if len(found) == 1:
+        return next(iter(found.values()))
+    return found
+
+
 def aggregate(predictions: Sequence[ExpertPrediction], weights: Mapping[str, float] | None = None,
               top: int = 10, intent: str = "") -> AggregatedPrediction:
     """Merge expert predictions into one ranked answer (``weights`` by expert id, default 1.0)."""
@@ -60,7 +71,8 @@ def aggregate(predictions: Sequence[ExpertPrediction], weights: Mapping[str, flo
             if p.expert_id not in voters[item]:
                 voters[item].append(p.expert_id)
     ranked = sorted(score, key=lambda i: (-score[i], i))[:top]
-    items = [PredictedItem(item=i, confidence=round(1.0 - miss[i], 4), experts=voters[i]) for i in ranked]
+    items = [PredictedItem(item=i, confidence=round(1.0 - miss[i], 4), experts=voters[i],
+                           detail=item_detail(predictions, i)) for i in ranked]
     dis = disagreement(predictions)
     head = [it.confidence for it in items[:3]]
     overall = (sum(head) / len(head)) * (1.0 - 0.5 * dis) if head else 0.0

@@ -24,10 +24,24 @@ def render_prediction(answer: AggregatedPrediction, console: Any) -> None:
     table.add_column("confidence", justify="right")
     table.add_column("experts", style="dim")
     for n, item in enumerate(answer.items, 1):
-        table.add_row(str(n), item.item, f"{item.confidence:.2f}", ", ".join(item.experts))
+        table.add_row(str(n), _where(item.item, item.detail), f"{item.confidence:.2f}", ", ".join(item.experts))
     console.print(table)
     console.print(f"[dim]experts: {', '.join(answer.contributing_experts)} · disagreement "
                   f"{answer.disagreement_score:.2f} · confidence {answer.confidence:.2f}[/dim]")
+
+
+def _where(item: str, detail: dict) -> str:
+    """The item, with the most precise place a voter gave for it (an error's ``path:start-end``
+    and function, a refactor's impact types)."""
+    details = [detail] if "location" in detail or "impacts" in detail else [d for d in detail.values()
+                                                                           if isinstance(d, dict)]
+    for d in details:
+        if d.get("location"):
+            fn = f"  ({d['function']})" if d.get("function") else ""
+            return f"{d['location']}{fn}"
+        if d.get("impacts"):
+            return f"{item}  [{', '.join(d['impacts'])}]"
+    return item
 
 
 def render_eval(result: Any, console: Any) -> None:

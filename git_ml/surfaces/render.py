@@ -12,6 +12,7 @@ _BEST = {"files": "files/bm25+knn+content", "tests": "tests/cochange+naming", "d
 
 def render_prediction(answer: AggregatedPrediction, console: Any) -> None:
     """The voted items with their confidence and the experts that voted for each."""
+    from rich.markup import escape
     from rich.table import Table
 
     if not answer.items:
@@ -24,7 +25,7 @@ def render_prediction(answer: AggregatedPrediction, console: Any) -> None:
     table.add_column("confidence", justify="right")
     table.add_column("experts", style="dim")
     for n, item in enumerate(answer.items, 1):
-        table.add_row(str(n), _where(item.item, item.detail), f"{item.confidence:.2f}", ", ".join(item.experts))
+        table.add_row(str(n), escape(_where(item.item, item.detail)), f"{item.confidence:.2f}", ", ".join(item.experts))
     console.print(table)
     console.print(f"[dim]experts: {', '.join(answer.contributing_experts)} · disagreement "
                   f"{answer.disagreement_score:.2f} · confidence {answer.confidence:.2f}[/dim]")

@@ -30,7 +30,7 @@ from typing import Any
 
 from git_ml.experts.base import Expert, Query, TrainingData
 from git_ml.experts.changes import CoChange, is_test, learn_weights, naming_score
-from git_ml.experts.codegraph import CodeGraph
+from git_ml.experts.codegraph import CodeGraph, called_name
 from git_ml.experts.text import BM25, tokens
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 
@@ -348,7 +348,7 @@ class ErrorDiagnosisExpert(Expert):
                 continue
             seen_frames += 1
             d = self.graph.enclosing(f.repo_path, f.line)
-            for name in d.calls if d is not None else ():
+            for name in map(called_name, d.calls if d is not None else ()):
                 owners = defs.get(name, ())
                 if 0 < len(owners) <= 5:
                     for p, start, _, qual in owners:

@@ -3,28 +3,10 @@ literals, names, reverse reachability, incremental rebuilds and storage."""
 
 from __future__ import annotations
 
-import textwrap
-
 import msgspec
 
 from git_ml.experts.codegraph import CodeGraph, parse_file, python_module
-
-
-class MemSnapshot:
-    """A Snapshot-like object over an in-memory tree; counts reads to check incremental builds."""
-
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = {p: textwrap.dedent(t) for p, t in files.items()}
-        self.revision = revision
-        self.reads: list[str] = []
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        self.reads.append(path)
-        text = self._files.get(path)
-        return None if text is None else text.encode()
+from mem_snapshot import MemSnapshot
 
 
 PY_TREE = {

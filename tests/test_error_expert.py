@@ -8,18 +8,7 @@ import msgspec
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.error import ErrorDiagnosisExpert, PathIndex, literal_pattern, parse_frames
 from git_ml.records import CommitRecord, FileChange, SessionError, SessionRecord
-
-
-class MemSnapshot:
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = files
-        self.revision = revision
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        return self._files[path].encode() if path in self._files else None
+from mem_snapshot import MemSnapshot
 
 
 CORE = """\

@@ -9,18 +9,7 @@ from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.test import TestExpert, changed_lines, diff_paths
 from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
 from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
-
-
-class MemSnapshot:
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = files
-        self.revision = revision
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        return self._files[path].encode() if path in self._files else None
+from mem_snapshot import MemSnapshot
 
 
 def commit(h: str, *paths: str, status: str = "M", message: str = "change") -> CommitRecord:

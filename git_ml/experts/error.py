@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
-from git_ml.experts.changes import CoChange, is_test, learn_weights, naming_score
+from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.changes import ChangeGraphExpert, CoChange, is_test, learn_weights, naming_score
 from git_ml.experts.codegraph import CodeGraph, called_name
 from git_ml.experts.text import BM25, tokens
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("frames", "callees", "literals", "names", "tested", "past", "content", "prior")
 DEFAULT_WEIGHTS = (4.0, 2.0, 2.0, 0.25, 1.0, 1.0, 0.25, 0.1)  # set on two projects' mutants (bench_mutants.py)
@@ -179,7 +179,7 @@ def literal_pattern(literal: str) -> tuple[str, re.Pattern[str]] | None:
         return None
 
 
-class ErrorDiagnosisExpert(Expert):
+class ErrorDiagnosisExpert(ChangeGraphExpert):
     """Ranks the files (and functions) an error most likely comes from."""
 
     expert_type = "error"
@@ -187,8 +187,6 @@ class ErrorDiagnosisExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.graph = CodeGraph()
-        self.cochange = CoChange()
         self.files: list[str] = []
         self.history: dict[str, list[str]] = {}  # file -> tokens of messages of commits that changed it
         self.fixes: list[tuple[str, list[str]]] = []  # (past error message, files that fixed it)
@@ -199,39 +197,23 @@ class ErrorDiagnosisExpert(Expert):
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.graph = CodeGraph()
-        self.cochange = CoChange()
+    def _reset(self) -> None:
         self.history = {}
         self.terms, self.term_digest = {}, {}
-        self._learn(data, data.commits)
 
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
         for c in commits:
             if c.is_merge or len(c.files) > 30:
                 continue
             words = tokens(c.message.split("\n", 1)[0])
             for f in c.files:
                 self.history.setdefault(f.path, []).extend(words)
+        self.files = self.paths(data)
         if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self.files = sorted(data.snapshot.files())
             self._count_terms(data.snapshot)
-        else:
-            self.files = sorted(self.cochange.freq)
         self.fixes = [(e.message, list(e.fixed_by)) for s in data.sessions for e in s.errors if e.fixed_by]
         self._cache = {}
         self.weights = self._fit_weights()
-        self.trained_on_commits = len(data.commits)
-        self.trained_on_sessions = len(data.sessions)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _count_terms(self, snapshot: Any) -> None:
         """Token counts of each code file's text (re-counted only when its content changed)."""

@@ -29,9 +29,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
+    ChangeGraphExpert,
     CoChange,
     is_code,
     is_test,
@@ -43,7 +44,7 @@ from git_ml.experts.changes import (
     test_file,
 )
 from git_ml.experts.codegraph import CallGraph, CodeGraph, is_dunder, module_name
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
@@ -113,7 +114,7 @@ def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dic
     return by_file, by_id
 
 
-class TestExpert(Expert):
+class TestExpert(ChangeGraphExpert):
     """Ranks test files for a change; see the module docstring for the channels."""
 
     __test__ = False  # not a pytest class, whatever its name
@@ -122,44 +123,20 @@ class TestExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
         self.tests: list[str] = []
         self.failures: dict[str, dict[str, float]] = {}
         self.failure_ids: dict[str, dict[str, float]] = {}
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
-        self._indexes: tuple[dict[str, list[str]], ...] | None = None
+        self._indexes: tuple[dict[str, list[str]], dict[str, list[str]], CallGraph] | None = None
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
-        self._learn(data, data.commits)
-
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
-        self.recent.add(commits)
-        if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self._indexes = None
-            self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
-        else:
-            self.tests = sorted(p for p in self.cochange.freq if is_test(p))
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        self._indexes = None
+        self.tests = self.paths(data, is_test)
         self.failures, self.failure_ids = failure_counts(data)
         self.weights, self.inner_items = self._fit_weights(data.commits)
-        self.trained_on_commits = len(data.commits)
-        self.trained_on_sessions = len(data.sessions)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _fit_weights(self, commits: Sequence[CommitRecord]) -> tuple[list[float], int]:
         """Weights from a rolling inner time split: at each cut, score the next window's

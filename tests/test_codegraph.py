@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from git_ml.experts.codegraph import CodeGraph, parse_file, python_module
-from mem_snapshot import MemSnapshot
+from expert_support import MemSnapshot
 
 
 PY_TREE = {

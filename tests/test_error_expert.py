@@ -8,7 +8,7 @@ import msgspec
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.error import ErrorDiagnosisExpert, PathIndex, literal_pattern, parse_frames
 from git_ml.records import CommitRecord, FileChange, SessionError, SessionRecord
-from mem_snapshot import MemSnapshot
+from expert_support import MemSnapshot, round_trip
 
 
 CORE = """\
@@ -202,7 +202,6 @@ def test_incremental_update_equals_fit_from_scratch():
 
 def test_model_data_round_trips_through_msgspec_json():
     e = fitted()
-    micro = e.to_micro()
-    back = ErrorDiagnosisExpert.from_micro(msgspec.json.decode(msgspec.json.encode(micro), type=type(micro)))
+    back = round_trip(e)
     assert back.predict(Query(text=NATIVE)).items == e.predict(Query(text=NATIVE)).items
     assert msgspec.json.encode(back.model_data()) == msgspec.json.encode(e.model_data())

@@ -9,7 +9,7 @@ from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.test import TestExpert, changed_lines, diff_paths
 from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
 from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
-from mem_snapshot import MemSnapshot
+from expert_support import MemSnapshot, round_trip
 
 
 def commit(h: str, *paths: str, status: str = "M", message: str = "change") -> CommitRecord:
@@ -151,8 +151,7 @@ def test_incremental_update_equals_fit_from_scratch():
 
 def test_model_data_round_trips_through_msgspec_json():
     e = fitted()
-    raw = msgspec.json.encode(e.to_micro())
-    back = TestExpert.from_micro(msgspec.json.decode(raw, type=type(e.to_micro())))
+    back = round_trip(e)
     assert msgspec.json.encode(back.model_data()) == msgspec.json.encode(e.model_data())
     q = Query(files=["src/shop/money.py"])
     assert back.predict(q).items == e.predict(q).items

@@ -1,8 +1,12 @@
-"""A Snapshot-like object over an in-memory tree, for the expert and code graph tests."""
+"""What the expert and code graph tests share: an in-memory snapshot, a storage round trip."""
 
 from __future__ import annotations
 
 import textwrap
+
+import msgspec
+
+from git_ml.experts.base import Expert
 
 
 class MemSnapshot:
@@ -22,3 +26,9 @@ class MemSnapshot:
         self.reads.append(path)
         text = self._files.get(path)
         return None if text is None else text.encode()
+
+
+def round_trip(expert: Expert) -> Expert:
+    """The expert as stored (its micro model through msgspec JSON) and loaded back."""
+    micro = expert.to_micro()
+    return type(expert).from_micro(msgspec.json.decode(msgspec.json.encode(micro), type=type(micro)))

@@ -263,3 +263,12 @@ def test_call_graph_keeps_nested_functions_local_and_methods_off_bare_calls():
     # ``helper()`` in run names its own nested function, not pkg/mid.py's helper
     assert "pkg/low.py::run" not in calls.reach({"pkg/mid.py::helper": 1.0})
     assert calls.nodes_in("pkg/mid.py", [(9, 9)], CodeGraph.build(MemSnapshot(CALLS))) == ["pkg/mid.py::File.__exit__"]
+
+
+def test_call_graph_callees_follow_aliases_and_halve_per_further_hop():
+    from git_ml.experts.codegraph import CallGraph
+
+    calls = CallGraph(CodeGraph.build(MemSnapshot(CALLS)))
+    assert calls.callees("pkg/mid.py::File.convert", hops=1) == {"pkg/low.py::reader": 1.0}  # ``_read(``
+    assert calls.callees("pkg/top.py::open_file", hops=2) == {"pkg/mid.py::open_stream": 1.0,
+                                                                "pkg/low.py::reader": 0.5}

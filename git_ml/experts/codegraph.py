@@ -735,11 +735,14 @@ class CallGraph:
         self.kind: dict[str, str] = {}
         self.by_name: dict[str, list[str]] = {}
         self.up: dict[str, dict[str, float]] = {}  # node -> {node reaching it: weight kept}
+        self.down: dict[str, dict[str, float]] = {}  # node -> {callee: share among same-named}
         defs = [(p, d) for p, f in graph.facts.items() if include is None or include(p) for d in f.defs]
         aliases = {p: dict(f.aliases) for p, f in graph.facts.items() if f.aliases}
+        self.span: dict[str, tuple[int, int]] = {}
         for p, d in defs:
             node = f"{p}::{d.name}"
             self.kind[node] = d.kind
+            self.span[node] = (d.start, d.end)
         for node in self.kind:
             self.by_name.setdefault(node.rsplit("::", 1)[1].rsplit(".", 1)[-1], []).append(node)
         for p, d in defs:
@@ -758,6 +761,7 @@ class CallGraph:
                     for target in owners:
                         if target != node:
                             self._edge(target, node, HOP_DECAY)
+                            self.down.setdefault(node, {})[target] = 1.0 / len(owners)
 
     def is_local(self, node: str) -> bool:
         """A function nested in another function: only its container can call it by name."""
@@ -805,5 +809,20 @@ class CallGraph:
                         best[src] = nxt[src] = v
             if not nxt:
                 break
+            frontier = nxt
+        return best
+
+    def callees(self, node: str, hops: int = 2) -> dict[str, float]:
+        """{definition: weight} that ``node`` calls, directly (its share among same-named
+        definitions) or through ``hops - 1`` more calls (halving per further hop)."""
+        best: dict[str, float] = {}
+        frontier = {node: 1.0}
+        for hop in range(hops):
+            nxt: dict[str, float] = {}
+            for src, w in frontier.items():
+                for dst, share in self.down.get(src, {}).items():
+                    v = w * share * (HOP_DECAY if hop else 1.0)
+                    if dst != node and v > best.get(dst, 0.0):
+                        best[dst] = nxt[dst] = v
             frontier = nxt
         return best

@@ -30,7 +30,7 @@ from typing import Any
 
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import ChangeGraphExpert, CoChange, is_test, learn_weights, naming_score
-from git_ml.experts.codegraph import CodeGraph, called_name
+from git_ml.experts.codegraph import CallGraph, CodeGraph
 from git_ml.experts.text import BM25, tokens
 from git_ml.records import CommitRecord, ExpertPrediction
 
@@ -42,6 +42,7 @@ FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much 
 MIN_LITERAL = 8
 MAX_SPANS = 3
 CALLEE_FRAMES = 2
+CALLEE_HOPS = 1  # a fault two calls below the crashing frame still counts (half)
 OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames  # innermost project frames whose callees are suspects  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
 
 # -- frame formats ----------------------------------------------------------------------------
@@ -270,6 +271,9 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
                 out.setdefault(d.name.rsplit(".", 1)[-1], []).append((p, d.start, d.end, d.name))
         return out
 
+    def _build_calls(self) -> CallGraph:
+        return CallGraph(self.graph, include=lambda p: not is_test(p))
+
     def _build_def_words(self) -> dict[str, list[tuple[str, int, int, str]]]:
         """Word of a definition's name -> definitions (``get_netrc_auth`` under ``netrc``)."""
         out: dict[str, list[tuple[str, int, int, str]]] = {}
@@ -323,20 +327,18 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
             note(f.repo_path, f.line, "frame", 1.0 + s)
         # callees: what the innermost project frames' functions call (a fault one call away,
         # e.g. a helper that returned None to the frame that crashed)
-        defs = self._index("defs")
+        calls = self._index("calls")
         seen_frames = 0
         for f in mapped:
             if is_test(f.repo_path) or seen_frames >= CALLEE_FRAMES:
                 continue
             seen_frames += 1
             d = self.graph.enclosing(f.repo_path, f.line)
-            for name in map(called_name, d.calls if d is not None else ()):
-                owners = defs.get(name, ())
-                if 0 < len(owners) <= 5:
-                    for p, start, _, qual in owners:
-                        if not is_test(p) and (p, start) != (f.repo_path, d.start):
-                            chan["callees"][p] = chan["callees"].get(p, 0.0) + FRAME_DECAY ** (seen_frames - 1) / len(owners)
-                            note(p, start, f"callee:{qual}", 0.3)
+            reached = calls.callees(f"{f.repo_path}::{d.name}", CALLEE_HOPS) if d is not None else {}
+            for node, w in reached.items():
+                p, qual = node.split("::", 1)
+                chan["callees"][p] = chan["callees"].get(p, 0.0) + FRAME_DECAY ** (seen_frames - 1) * w
+                note(p, calls.span[node][0], f"callee:{qual}", 0.3 * w)
         _normalise(chan["callees"])
         msgs = message_lines(text)
         msg_text = "\n".join(msgs)
@@ -365,6 +367,7 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
             rest = re.sub(r"^tests?_?", "", t)
             idents.add(rest)
             idents.update(w for w in rest.split("_") if len(w) > 3)
+        defs = self._index("defs")
         for name in idents:
             owners = defs.get(name)
             if not owners or len(owners) > 5:

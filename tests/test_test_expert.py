@@ -176,6 +176,6 @@ def test_a_change_deep_below_the_public_api_reaches_the_tests_of_that_api():
     # a module-level __getattr__ names the module: the tests using it as an attribute
     hunk = "--- a/src/io/utils.py\n+++ b/src/io/utils.py\n@@ -7,1 +7,1 @@\n-    raise AttributeError(name)\n+    pass\n"
     pred = e.predict(Query(diff=hunk), top=5)
-    assert pred.metadata["changed_names"] == ["utils"]
+    assert pred.metadata["changed_names"] == ["module:src/io/utils.py"]
     assert pred.metadata["reasons"]["tests/test_deprecated.py"]["changed"] == 1.0
     assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})

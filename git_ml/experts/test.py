@@ -51,6 +51,7 @@ DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
 DIFF_SHARE = 0.5
 CALLER_HOPS = 4
+MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
@@ -223,7 +224,8 @@ class TestExpert(ChangeGraphExpert):
         """Names that a diff's hunks reach, with weights: the definitions they touch (1), and
         everything reaching those through the call graph (half per call hop; a method's class, a
         nested function's outer function). A hunk in module-level code, or in a module-level
-        dunder such as ``__getattr__``, names the module itself: its users touch it as an attribute."""
+        dunder such as ``__getattr__``, names the module itself (key ``module:<path>``): its users
+        are the tests that import it and name it, touching it as an attribute."""
         calls = self._index()[2]
         seeds: dict[str, float] = {}
         names: dict[str, float] = {}
@@ -235,12 +237,16 @@ class TestExpert(ChangeGraphExpert):
                 seeds.update((n, 1.0) for n in nodes)
                 if not nodes or any("." not in n.split("::", 1)[1] and is_dunder(n.split("::", 1)[1])
                                     for n in nodes):
-                    names[module_name(path)] = 1.0
+                    names[MODULE + path] = 1.0
         for node, w in calls.reach(seeds, CALLER_HOPS).items():
             short = node.rsplit("::", 1)[1].rsplit(".", 1)[-1]
             if not is_dunder(short) and not calls.is_local(node):  # no test can name a local function
                 names[short] = max(names.get(short, 0.0), w)
         return names
+
+    def _names_of(self, path: str) -> set[str]:
+        f = self.graph.facts.get(path)
+        return set(f.names) if f is not None else set()
 
     def _name_users(self, names: dict[str, float], tests: Sequence[str]) -> dict[str, float]:
         """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""
@@ -248,7 +254,12 @@ class TestExpert(ChangeGraphExpert):
             return {}
         index = self._index()[0]
         wanted = set(tests)
-        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names}
+        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names if not n.startswith(MODULE)}
+        for n in names:  # a module's own code: the tests that import it by name use it as an attribute
+            if n.startswith(MODULE):
+                path = n[len(MODULE):]
+                users[n] = [t for t in self.graph.importers.get(path, ()) if t in wanted
+                            and module_name(path) in self._names_of(t)]
         users = {n: ts for n, ts in users.items() if ts}
         out: dict[str, float] = {}
         for n, ts in users.items():

@@ -83,6 +83,7 @@ def test_python_definitions_spans_literals_and_names():
     assert g.enclosing("src/pkg/core.py", 5) is None
     calls = {d.name: d.calls for d in f.defs}
     assert calls["run"] == [".start", "Engine"]  # the name-level call graph; ".x" for obj.x(
+    assert "start" in f.attrs and "Engine" not in f.attrs  # names used as attributes
     assert "ValueError" in calls["Engine.start"] and calls["Engine"] == []
     assert ("cannot start engine {x!r} now", 13) in f.strings
     assert {"Engine", "helper", "start", "ValueError"} <= set(f.names)

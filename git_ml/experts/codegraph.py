@@ -56,6 +56,7 @@ class FileFacts(msgspec.Struct, array_like=True):
     names: list[str] = []  # identifiers used or defined (sorted, unique)
     parsed: bool = True  # False when the fallback scanner read it
     aliases: list[tuple[str, str]] = []  # Python ``import a as b``/``from m import a as b``: (b, a)
+    attrs: list[str] = []  # identifiers used as attributes (``x.name``), sorted, unique
 
 
 def language(path: str) -> str | None:
@@ -353,7 +354,11 @@ def parse_file(path: str, data: bytes) -> FileFacts | None:
         return FileFacts("", lang, [f"module:{m.group(1)}@{posixpath.dirname(path)}"] if m else [])
     facts = _parse_python(text) if lang == "python" else _parse_brace(text, lang)
     _add_calls(facts.defs, text.splitlines())
+    facts.attrs = sorted(set(_ATTR.findall(text)))
     return facts
+
+
+_ATTR = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
 _CALLED = re.compile(r"(\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -438,7 +443,7 @@ class CodeGraph:
             out[p] = msgspec.to_builtins(FileFacts(
                 f.digest, f.lang, f.imports if "imports" in keep else [], f.defs if "defs" in keep else [],
                 f.strings if "strings" in keep else [], f.names if "names" in keep else [], f.parsed,
-                f.aliases if "imports" in keep else []))
+                f.aliases if "imports" in keep else [], f.attrs if "names" in keep else []))
         return out
 
     @classmethod

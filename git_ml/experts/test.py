@@ -213,6 +213,8 @@ class TestExpert(ChangeGraphExpert):
                 if is_test(p):
                     for n in f.names:
                         users.setdefault(n, []).append(p)
+                    for n in f.attrs:
+                        users.setdefault("." + n, []).append(p)
                     continue
                 public[p] = sorted({d.name.rsplit(".", 1)[-1] for d in f.defs if d.name.count(".") <= 1
                                     and len(d.name.rsplit(".", 1)[-1]) > 3
@@ -241,6 +243,8 @@ class TestExpert(ChangeGraphExpert):
         for node, w in calls.reach(seeds, CALLER_HOPS).items():
             short = node.rsplit("::", 1)[1].rsplit(".", 1)[-1]
             if not is_dunder(short) and not calls.is_local(node):  # no test can name a local function
+                if calls.kind[node] == "method":  # only ``x.name`` uses it (not ``name(``: open, close)
+                    short = "." + short
                 names[short] = max(names.get(short, 0.0), w)
         return names
 

@@ -42,7 +42,7 @@ FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much 
 MIN_LITERAL = 8
 MAX_SPANS = 3
 CALLEE_FRAMES = 2
-CALLEE_HOPS = 1  # a fault two calls below the crashing frame still counts (half)
+CALLEE_HOPS = 1  # direct callees only: two hops spread the channel too thin on the mutation benchmark
 OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames  # innermost project frames whose callees are suspects  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
 
 # -- frame formats ----------------------------------------------------------------------------
@@ -363,12 +363,12 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
         test_names |= set(_PYTEST_DEF.findall(text))
         # names: identifiers of the trace and the test names' words, matched to definitions
         idents = set(_IDENT.findall(project_text(text, paths)))
-        for t in test_names:
+        for t in sorted(test_names):
             rest = re.sub(r"^tests?_?", "", t)
             idents.add(rest)
             idents.update(w for w in rest.split("_") if len(w) > 3)
         defs = self._index("defs")
-        for name in idents:
+        for name in sorted(idents):  # sorted: evidence ties keep one order whatever the hash seed
             owners = defs.get(name)
             if not owners or len(owners) > 5:
                 continue
@@ -378,7 +378,7 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
                 note(p, start, f"name:{qual}", 0.2 + 0.1 * w)
         # a rare word of the test's name inside a definition's name (netrc -> get_netrc_auth)
         parts = self._index("def_words")
-        for t in test_names:
+        for t in sorted(test_names):
             for word in {w for w in tokens(t) if w != "test" and len(w) > 3}:
                 owners = parts.get(word, ())
                 if 0 < len(owners) <= 5:

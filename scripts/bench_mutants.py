@@ -12,7 +12,6 @@ usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -21,27 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_common import load_module, to_record  # noqa: E402
 from git_ml.experts.base import Query, TrainingData  # noqa: E402
 from git_ml.experts.error import ErrorDiagnosisExpert  # noqa: E402
 from git_ml.experts.snapshot import Snapshot  # noqa: E402
 from git_ml.experts.test import TestExpert  # noqa: E402
-from git_ml.records import CommitRecord, FileChange  # noqa: E402
-
-
-def load_module(bench_dir: Path, name: str):
-    """Import one of the shared bench scripts from its folder (the package never depends on it)."""
-    sys.path.insert(0, str(bench_dir))
-    spec = importlib.util.spec_from_file_location(name, bench_dir / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def to_record(c: dict) -> CommitRecord:
-    return CommitRecord(hash=c["hash"], author=c.get("author", ""), author_time=c.get("time", 0),
-                        message=c.get("message", ""),
-                        files=[FileChange(path=f["path"], status=f["status"], old_path=f.get("old_path"))
-                               for f in c["files"]])
 
 
 def one_line_diff(m: dict) -> str:

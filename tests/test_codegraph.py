@@ -3,28 +3,10 @@ literals, names, reverse reachability, incremental rebuilds and storage."""
 
 from __future__ import annotations
 
-import textwrap
-
 import msgspec
 
 from git_ml.experts.codegraph import CodeGraph, parse_file, python_module
-
-
-class MemSnapshot:
-    """A Snapshot-like object over an in-memory tree; counts reads to check incremental builds."""
-
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = {p: textwrap.dedent(t) for p, t in files.items()}
-        self.revision = revision
-        self.reads: list[str] = []
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        self.reads.append(path)
-        text = self._files.get(path)
-        return None if text is None else text.encode()
+from expert_support import MemSnapshot
 
 
 PY_TREE = {
@@ -100,7 +82,8 @@ def test_python_definitions_spans_literals_and_names():
     assert g.enclosing("src/pkg/core.py", 13).name == "Engine.start"
     assert g.enclosing("src/pkg/core.py", 5) is None
     calls = {d.name: d.calls for d in f.defs}
-    assert calls["run"] == ["Engine", "start"]  # the name-level call graph
+    assert calls["run"] == [".start", "Engine"]  # the name-level call graph; ".x" for obj.x(
+    assert "start" in f.attrs and "Engine" not in f.attrs  # names used as attributes
     assert "ValueError" in calls["Engine.start"] and calls["Engine"] == []
     assert ("cannot start engine {x!r} now", 13) in f.strings
     assert {"Engine", "helper", "start", "ValueError"} <= set(f.names)
@@ -209,3 +192,84 @@ def test_graph_round_trips_through_msgspec_json_and_can_drop_fields():
     slim = g.to_data(keep=("imports",))
     assert all(not v[3] and not v[4] and not v[5] for v in slim.values())  # defs, strings, names
     assert CodeGraph.from_data(slim).imports == g.imports
+
+
+CALLS = {
+    "pkg/__init__.py": "",
+    "pkg/low.py": """\
+        def _force(x):
+            return x
+
+        def reader(x):
+            return _force(x)
+
+        def run(x):
+            def helper():
+                return 1
+            return helper()
+        """,
+    "pkg/mid.py": """\
+        from pkg import low as _low
+        from pkg.low import reader as _read
+
+        class File:
+            def convert(self, x):
+                return _read(x)
+
+            def __exit__(self, *a):
+                return None
+
+        def open_stream(x):
+            return _low.reader(x)
+
+        def helper():
+            return 2
+        """,
+    "pkg/top.py": """\
+        from pkg.mid import open_stream
+
+        def open_file(x):
+            return open_stream(x)
+
+        def far(x):
+            return open_file(x)
+
+        def farther(x):
+            return far(x)
+        """,
+}
+
+
+def test_call_graph_resolves_aliases_attribute_calls_and_walks_callers_with_decay():
+    from git_ml.experts.codegraph import CallGraph
+
+    g = CodeGraph.build(MemSnapshot(CALLS))
+    assert ("_read", "reader") in g.facts["pkg/mid.py"].aliases
+    calls = CallGraph(g)
+    reach = calls.reach({"pkg/low.py::_force": 1.0}, hops=3)
+    assert reach["pkg/low.py::reader"] == 0.5
+    assert reach["pkg/mid.py::File.convert"] == 0.25  # through the alias ``_read``
+    assert reach["pkg/mid.py::File"] == 0.25  # a class's users run its methods
+    assert reach["pkg/mid.py::open_stream"] == 0.25  # through ``_low.reader(``
+    assert reach["pkg/top.py::open_file"] == 0.125
+    assert "pkg/top.py::far" not in reach  # beyond three hops
+
+
+def test_call_graph_keeps_nested_functions_local_and_methods_off_bare_calls():
+    from git_ml.experts.codegraph import CallGraph
+
+    calls = CallGraph(CodeGraph.build(MemSnapshot(CALLS)))
+    assert calls.is_local("pkg/low.py::run.helper")
+    assert calls.reach({"pkg/low.py::run.helper": 1.0}) == {"pkg/low.py::run.helper": 1.0, "pkg/low.py::run": 1.0}
+    # ``helper()`` in run names its own nested function, not pkg/mid.py's helper
+    assert "pkg/low.py::run" not in calls.reach({"pkg/mid.py::helper": 1.0})
+    assert calls.nodes_in("pkg/mid.py", [(9, 9)], CodeGraph.build(MemSnapshot(CALLS))) == ["pkg/mid.py::File.__exit__"]
+
+
+def test_call_graph_callees_follow_aliases_and_halve_per_further_hop():
+    from git_ml.experts.codegraph import CallGraph
+
+    calls = CallGraph(CodeGraph.build(MemSnapshot(CALLS)))
+    assert calls.callees("pkg/mid.py::File.convert", hops=1) == {"pkg/low.py::reader": 1.0}  # ``_read(``
+    assert calls.callees("pkg/top.py::open_file", hops=2) == {"pkg/mid.py::open_stream": 1.0,
+                                                                "pkg/low.py::reader": 0.5}

@@ -8,18 +8,7 @@ import msgspec
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.doc import DocumentationExpert, referenced_names
 from git_ml.records import CommitRecord, FileChange
-
-
-class MemSnapshot:
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = files
-        self.revision = revision
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        return self._files[path].encode() if path in self._files else None
+from expert_support import MemSnapshot, round_trip
 
 
 TREE = {
@@ -109,8 +98,7 @@ def test_incremental_update_equals_fit_from_scratch():
 
 def test_model_data_round_trips_through_msgspec_json():
     e = fitted()
-    micro = e.to_micro()
-    back = DocumentationExpert.from_micro(msgspec.json.decode(msgspec.json.encode(micro), type=type(micro)))
+    back = round_trip(e)
     q = Query(files=["src/lib/api.py"], text="document the api")
     assert back.predict(q).items == e.predict(q).items
     assert back.predict(q).metadata == e.predict(q).metadata

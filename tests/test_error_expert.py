@@ -8,18 +8,7 @@ import msgspec
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.error import ErrorDiagnosisExpert, PathIndex, literal_pattern, parse_frames
 from git_ml.records import CommitRecord, FileChange, SessionError, SessionRecord
-
-
-class MemSnapshot:
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = files
-        self.revision = revision
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        return self._files[path].encode() if path in self._files else None
+from expert_support import MemSnapshot, round_trip
 
 
 CORE = """\
@@ -213,7 +202,6 @@ def test_incremental_update_equals_fit_from_scratch():
 
 def test_model_data_round_trips_through_msgspec_json():
     e = fitted()
-    micro = e.to_micro()
-    back = ErrorDiagnosisExpert.from_micro(msgspec.json.decode(msgspec.json.encode(micro), type=type(micro)))
+    back = round_trip(e)
     assert back.predict(Query(text=NATIVE)).items == e.predict(Query(text=NATIVE)).items
     assert msgspec.json.encode(back.model_data()) == msgspec.json.encode(e.model_data())

@@ -9,18 +9,7 @@ from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.test import TestExpert, changed_lines, diff_paths
 from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
 from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
-
-
-class MemSnapshot:
-    def __init__(self, files: dict[str, str], revision: str = "r1"):
-        self._files = files
-        self.revision = revision
-
-    def files(self) -> list[str]:
-        return sorted(self._files)
-
-    def read(self, path: str) -> bytes | None:
-        return self._files[path].encode() if path in self._files else None
+from expert_support import MemSnapshot, round_trip
 
 
 def commit(h: str, *paths: str, status: str = "M", message: str = "change") -> CommitRecord:
@@ -162,8 +151,31 @@ def test_incremental_update_equals_fit_from_scratch():
 
 def test_model_data_round_trips_through_msgspec_json():
     e = fitted()
-    raw = msgspec.json.encode(e.to_micro())
-    back = TestExpert.from_micro(msgspec.json.decode(raw, type=type(e.to_micro())))
+    back = round_trip(e)
     assert msgspec.json.encode(back.model_data()) == msgspec.json.encode(e.model_data())
     q = Query(files=["src/shop/money.py"])
     assert back.predict(q).items == e.predict(q).items
+
+
+def test_a_change_deep_below_the_public_api_reaches_the_tests_of_that_api():
+    tree = {
+        "src/io/__init__.py": "",
+        "src/io/_compat.py": "def _force(x):\n    return x\n\ndef get_stdin():\n    return _force(1)\n\n"
+                             "def open_stream(name):\n    return get_stdin()\n",
+        "src/io/utils.py": "from io import _compat as _c\n\ndef open_file(name):\n    return _c.open_stream(name)\n\n"
+                           "def __getattr__(name):\n    raise AttributeError(name)\n",
+        "tests/test_open_file.py": "from io.utils import open_file\n\ndef test_open():\n    open_file('-')\n",
+        "tests/test_other.py": "def test_other():\n    pass\n",
+        "tests/test_deprecated.py": "import io.utils\n\ndef test_old():\n    io.utils.old_name\n",
+    }
+    e = fitted(commits=[commit("c0", *tree, status="A")], tree=tree)
+    hunk = "--- a/src/io/_compat.py\n+++ b/src/io/_compat.py\n@@ -2,1 +2,1 @@\n-    return x\n+    return None\n"
+    pred = e.predict(Query(diff=hunk), top=5)
+    assert {"_force", "get_stdin", "open_stream", "open_file"} <= set(pred.metadata["changed_names"])
+    assert pred.items[0][0] == "tests/test_open_file.py"
+    # a module-level __getattr__ names the module: the tests using it as an attribute
+    hunk = "--- a/src/io/utils.py\n+++ b/src/io/utils.py\n@@ -7,1 +7,1 @@\n-    raise AttributeError(name)\n+    pass\n"
+    pred = e.predict(Query(diff=hunk), top=5)
+    assert pred.metadata["changed_names"] == ["module:src/io/utils.py"]
+    assert pred.metadata["reasons"]["tests/test_deprecated.py"]["changed"] == 1.0
+    assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})

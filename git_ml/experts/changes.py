@@ -6,6 +6,8 @@
   files changed together (ROSE-style association counts). Renames carry counts to the new path;
   mass commits (more than ``MAX_COMMIT_FILES`` files) and merges are skipped, as code-maat does.
   Counting is additive, so an incremental update equals a fit over the same commits.
+* :class:`ChangeGraphExpert` is the learning skeleton of the experts built on those counts and
+  the code graph: ``fit`` starts afresh, ``update`` adds the new commits, both re-derive the rest.
 * :func:`learn_weights` fits the weights of a linear fusion of per-candidate features by
   coordinate ascent on mean reciprocal rank, on an inner time split of a repository's own history.
 """
@@ -18,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from git_ml.experts.codegraph import language
-from git_ml.records import CommitRecord
+from git_ml.experts.base import Expert, TrainingData
+from git_ml.experts.codegraph import CodeGraph, language
+from git_ml.records import CommitRecord, SessionRecord
 
 MAX_COMMIT_FILES = 30
 DOC_EXTS = (".md", ".rst", ".txt", ".adoc")
@@ -212,6 +215,55 @@ class CoChange:
         co.commits = int(data.get("commits", 0))
         co._unit = float(data.get("unit", 1.0))
         return co
+
+
+class ChangeGraphExpert(Expert):
+    """An expert that counts change coupling over commits (all of them, and ``recent`` with a
+    half-life) and reads the code graph of the snapshot it learns from.
+
+    ``fit`` resets the counts and :meth:`_reset` state, ``update`` adds only the new commits; both
+    refresh the graph (re-parsing only the files whose content changed) and call :meth:`_derive`
+    for what is recomputed from ``data`` each time, so an update equals a fit from scratch.
+    """
+
+    def __init__(self, expert_id: str | None = None):
+        super().__init__(expert_id)
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+
+    def fit(self, data: TrainingData) -> None:
+        self.cochange = CoChange()
+        self.recent = CoChange(HALF_LIFE)
+        self.graph = CodeGraph()
+        self._reset()
+        self._learn(data, data.commits)
+
+    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
+               new_sessions: Sequence[SessionRecord] = ()) -> None:
+        self._learn(data, new_commits)
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        self.cochange.add(commits)
+        self.recent.add(commits)
+        if data.snapshot is not None:
+            self.graph = self.graph.refresh(data.snapshot)
+        self._derive(data, commits)
+        self.trained_on_commits = len(data.commits)
+        self.trained_on_sessions = len(data.sessions)
+        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
+
+    def _reset(self) -> None:
+        """Clear state that ``update`` adds to (beyond the counts and the graph)."""
+
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        """Recompute what depends on the whole of ``data``; ``commits`` are the new ones."""
+        raise NotImplementedError
+
+    def paths(self, data: TrainingData, keep: Any = None) -> list[str]:
+        """The snapshot's paths (or, without one, the paths seen in history) that ``keep`` admits."""
+        found = data.snapshot.files() if data.snapshot is not None else self.cochange.freq
+        return sorted(p for p in found if keep is None or keep(p))
 
 
 def modified_existing(commit: CommitRecord, alive: set[str]) -> list[str]:

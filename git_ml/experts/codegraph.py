@@ -42,7 +42,7 @@ class Definition(msgspec.Struct, array_like=True):
     kind: str  # function | method | class
     start: int
     end: int
-    calls: list[str] = []  # names called in its body (functions and methods; not classes)
+    calls: list[str] = []  # names called in its body, ``.name`` when called as an attribute
 
 
 class FileFacts(msgspec.Struct, array_like=True):
@@ -55,6 +55,8 @@ class FileFacts(msgspec.Struct, array_like=True):
     strings: list[tuple[str, int]] = []  # (literal, line); f-strings with ``{}`` placeholders
     names: list[str] = []  # identifiers used or defined (sorted, unique)
     parsed: bool = True  # False when the fallback scanner read it
+    aliases: list[tuple[str, str]] = []  # Python ``import a as b``/``from m import a as b``: (b, a)
+    attrs: list[str] = []  # identifiers used as attributes (``x.name``), sorted, unique
 
 
 def language(path: str) -> str | None:
@@ -80,14 +82,18 @@ def _digest(snapshot: Any, path: str, data: bytes | None) -> str:
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition]]:
-    """Imports and definitions from the statement tree only (expressions are never walked: the
-    names and literals come from fast regex scans of the text)."""
+def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], list[tuple[str, str]]]:
+    """Imports, definitions and import aliases from the statement tree only (expressions are
+    never walked: the names and literals come from fast regex scans of the text)."""
     imports: list[str] = []
     defs: list[Definition] = []
+    aliases: list[tuple[str, str]] = []
 
     def walk(stmts: list, scope: list[tuple[str, str]]) -> None:
         for node in stmts:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                aliases.extend((a.asname, a.name.rsplit(".", 1)[-1]) for a in node.names
+                               if a.asname and a.asname != a.name.rsplit(".", 1)[-1])
             if isinstance(node, ast.Import):
                 imports.extend(a.name + "|" for a in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -108,7 +114,7 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition]]:
                          [s for h in block for s in h.body], scope)
 
     walk(tree.body, [])
-    return imports, defs
+    return imports, defs, sorted(set(aliases))
 
 
 _PY_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.M)
@@ -174,8 +180,8 @@ def _parse_python(text: str) -> FileFacts:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         imports, defs = _python_fallback(text)
         return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text), parsed=False)
-    imports, defs = _python_statements(tree)
-    return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text))
+    imports, defs, aliases = _python_statements(tree)
+    return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text), aliases=aliases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,19 +354,30 @@ def parse_file(path: str, data: bytes) -> FileFacts | None:
         return FileFacts("", lang, [f"module:{m.group(1)}@{posixpath.dirname(path)}"] if m else [])
     facts = _parse_python(text) if lang == "python" else _parse_brace(text, lang)
     _add_calls(facts.defs, text.splitlines())
+    facts.attrs = sorted(set(_ATTR.findall(text)))
     return facts
 
 
-_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_ATTR = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+_CALLED = re.compile(r"(\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
 def _add_calls(defs: list[Definition], lines: list[str]) -> None:
-    """Each function's called names (``foo(`` and ``obj.foo(``), read from its span's text: the
-    call graph at name level, enough to go from a changed helper to the functions using it."""
+    """Each function's called names, read from its span's text: ``foo`` for ``foo(`` and ``.foo``
+    for ``obj.foo(`` (a method, or a function reached through its module); the call graph at
+    name level, enough to go from a changed helper to the functions using it."""
     for d in defs:
         if d.kind != "class":
             body = "\n".join(lines[d.start:d.end])  # after the header line: not its own name
-            d.calls = sorted({n for n in _CALLED.findall(body) if n not in _KEYWORDS and len(n) > 2})
+            d.calls = sorted({("." if dot else "") + n for dot, n in _CALLED.findall(body)
+                              if n not in _KEYWORDS and len(n) > 2})
+
+
+def called_name(call: str) -> str:
+    """The name of a :attr:`Definition.calls` entry, without its attribute marker."""
+    return call.lstrip(".")
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,7 +442,8 @@ class CodeGraph:
         for p, f in self.facts.items():
             out[p] = msgspec.to_builtins(FileFacts(
                 f.digest, f.lang, f.imports if "imports" in keep else [], f.defs if "defs" in keep else [],
-                f.strings if "strings" in keep else [], f.names if "names" in keep else [], f.parsed))
+                f.strings if "strings" in keep else [], f.names if "names" in keep else [], f.parsed,
+                f.aliases if "imports" in keep else [], f.attrs if "names" in keep else []))
         return out
 
     @classmethod
@@ -689,3 +707,127 @@ def _resolve_rust(path: str, specs: list[str], paths: set[str]) -> set[str]:
                 found.add(hit)
                 break
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Definition-level call graph
+
+HOP_DECAY = 0.5  # weight kept per call hop away from a changed definition
+MAX_OWNERS = 8  # a called name defined in more places than this is too ambiguous to follow
+MAX_CALLERS = 30  # a definition called from more places than this says nothing about who is hit
+
+
+def is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def module_name(path: str) -> str:
+    """The name a module goes by as an attribute: ``pkg/utils.py`` -> ``utils``, ``pkg/__init__.py``
+    -> ``pkg``."""
+    return _module_parts(path)[-1]
+
+
+class CallGraph:
+    """Who reaches a definition: its callers (resolved by name), the function it is nested in,
+    and, for a method, its class (whose users run it). Nodes are ``path::qualified.name``.
+
+    Built from a :class:`CodeGraph`'s facts for the files ``include`` admits (e.g. non-test code);
+    :meth:`reach` walks it backwards from changed definitions with a weight that halves per call
+    hop, which is what a change to a private helper means for the public code above it.
+    """
+
+    def __init__(self, graph: CodeGraph, include: Any = None):
+        self.kind: dict[str, str] = {}
+        self.by_name: dict[str, list[str]] = {}
+        self.up: dict[str, dict[str, float]] = {}  # node -> {node reaching it: weight kept}
+        self.down: dict[str, dict[str, float]] = {}  # node -> {callee: share among same-named}
+        defs = [(p, d) for p, f in graph.facts.items() if include is None or include(p) for d in f.defs]
+        aliases = {p: dict(f.aliases) for p, f in graph.facts.items() if f.aliases}
+        self.span: dict[str, tuple[int, int]] = {}
+        for p, d in defs:
+            node = f"{p}::{d.name}"
+            self.kind[node] = d.kind
+            self.span[node] = (d.start, d.end)
+        for node in self.kind:
+            self.by_name.setdefault(node.rsplit("::", 1)[1].rsplit(".", 1)[-1], []).append(node)
+        for p, d in defs:
+            node = f"{p}::{d.name}"
+            if "." in d.name:  # nested function or method: its container reaches it
+                outer = f"{p}::{d.name.rsplit('.', 1)[0]}"
+                if outer in self.kind:
+                    self._edge(node, outer, 1.0)
+            for call in d.calls:
+                n = called_name(call)
+                n = aliases.get(p, {}).get(n, n)
+                owners = [o for o in self.by_name.get(n, ()) if self._visible(o, node, bare=call[0] != ".")]
+                if call[0] != "." and any(self.is_local(o) for o in owners):  # a local name shadows
+                    owners = [o for o in owners if self.is_local(o)]
+                if len(owners) <= MAX_OWNERS:
+                    for target in owners:
+                        if target != node:
+                            self._edge(target, node, HOP_DECAY)
+                            self.down.setdefault(node, {})[target] = 1.0 / len(owners)
+
+    def is_local(self, node: str) -> bool:
+        """A function nested in another function: only its container can call it by name."""
+        qual = node.rsplit("::", 1)[1]
+        return "." in qual and self.kind[node] == "function"
+
+    def _visible(self, target: str, caller: str, bare: bool) -> bool:
+        """Whether a call in ``caller`` may name ``target``: a bare call names a function or a
+        class (not a method); a nested function is seen only from inside its container."""
+        if bare and self.kind[target] == "method":
+            return False
+        if self.is_local(target):
+            return caller.startswith(target.rsplit(".", 1)[0] + ".") or caller == target.rsplit(".", 1)[0]
+        return True
+
+    def _edge(self, target: str, source: str, weight: float) -> None:
+        row = self.up.setdefault(target, {})
+        row[source] = max(row.get(source, 0.0), weight)
+
+    def nodes_in(self, path: str, ranges: Iterable[tuple[int, int]], graph: CodeGraph) -> list[str]:
+        """The innermost definitions of ``path`` whose spans overlap the line ``ranges``."""
+        f = graph.facts.get(path)
+        out = []
+        for a, b in ranges:
+            hit = [d for d in (f.defs if f else ()) if a <= d.end and d.start <= b]
+            inner = [d for d in hit if not any(o is not d and d.start <= o.start and o.end <= d.end for o in hit)]
+            out += [f"{path}::{d.name}" for d in inner]
+        return list(dict.fromkeys(out))
+
+    def reach(self, seeds: dict[str, float], hops: int = 4) -> dict[str, float]:
+        """{node: weight} of the seeds and every node reaching them within ``hops`` call hops
+        (containment is free), the best weight per node. A node with very many callers is kept
+        but not expanded: everything reaches it, so its callers say nothing."""
+        best = dict(seeds)
+        frontier = dict(seeds)
+        for _ in range(hops * 2):  # containment steps do not count as hops but still take rounds
+            nxt: dict[str, float] = {}
+            for node, w in frontier.items():
+                ups = self.up.get(node, {})
+                if sum(1 for v in ups.values() if v < 1.0) > MAX_CALLERS:
+                    continue
+                for src, keep in ups.items():
+                    v = w * keep
+                    if v >= HOP_DECAY ** hops - 1e-12 and v > best.get(src, 0.0):
+                        best[src] = nxt[src] = v
+            if not nxt:
+                break
+            frontier = nxt
+        return best
+
+    def callees(self, node: str, hops: int = 2) -> dict[str, float]:
+        """{definition: weight} that ``node`` calls, directly (its share among same-named
+        definitions) or through ``hops - 1`` more calls (halving per further hop)."""
+        best: dict[str, float] = {}
+        frontier = {node: 1.0}
+        for hop in range(hops):
+            nxt: dict[str, float] = {}
+            for src, w in frontier.items():
+                for dst, share in self.down.get(src, {}).items():
+                    v = w * share * (HOP_DECAY if hop else 1.0)
+                    if dst != node and v > best.get(dst, 0.0):
+                        best[dst] = nxt[dst] = v
+            frontier = nxt
+        return best

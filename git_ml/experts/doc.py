@@ -25,9 +25,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
+    ChangeGraphExpert,
     CoChange,
     is_code,
     is_doc,
@@ -37,7 +38,7 @@ from git_ml.experts.changes import (
 )
 from git_ml.experts.codegraph import CodeGraph
 from git_ml.experts.text import BM25, tokens
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("cochange", "recent", "folder", "mentions", "prior", "recency")
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 0.25, 0.25)
@@ -95,7 +96,7 @@ def _code_like(name: str) -> bool:
             and last.lower() not in _COMMON and len(last) > 2)
 
 
-class DocumentationExpert(Expert):
+class DocumentationExpert(ChangeGraphExpert):
     """Ranks doc files for a code change; estimates whether docs are needed; finds stale references."""
 
     expert_type = "doc"
@@ -103,9 +104,6 @@ class DocumentationExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
         self.docs: list[str] = []
         self.doc_terms: dict[str, dict[str, int]] = {}
         self.doc_rate: dict[str, list[int]] = {}  # code file -> [commits, commits that touched a doc]
@@ -119,31 +117,13 @@ class DocumentationExpert(Expert):
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
-        self._learn(data, data.commits)
-
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
-        self.recent.add(commits)
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
         texts: dict[str, str] = {}
-        if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self.docs = sorted(p for p in data.snapshot.files() if is_doc(p))
-            for p in self.docs:
-                raw = data.snapshot.read(p)
-                if raw is not None and b"\0" not in raw[:8000]:
-                    texts[p] = raw.decode("utf-8", errors="replace")
-        else:
-            self.docs = sorted(p for p in self.cochange.freq if is_doc(p))
+        self.docs = self.paths(data, is_doc)
+        for p in self.docs if data.snapshot is not None else ():
+            raw = data.snapshot.read(p)
+            if raw is not None and b"\0" not in raw[:8000]:
+                texts[p] = raw.decode("utf-8", errors="replace")
         code_names = self._code_names()
         self.doc_terms = {p: dict(Counter(t for t in tokens(text, stemming=False) if t in code_names))
                           for p, text in texts.items()}
@@ -151,8 +131,6 @@ class DocumentationExpert(Expert):
         self.stale = self._stale(texts)
         self.doc_rate, self.word_rate, self.base_rate = doc_rates(data.commits)
         self.weights, self.threshold, self.threshold_text = self._fit_inner(data.commits)
-        self.trained_on_commits = len(data.commits)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _code_names(self) -> set[str]:
         names: set[str] = set()

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
-from git_ml.experts.changes import CoChange, is_test, learn_weights, naming_score
-from git_ml.experts.codegraph import CodeGraph
+from git_ml.experts.base import Query, TrainingData
+from git_ml.experts.changes import ChangeGraphExpert, CoChange, is_test, learn_weights, naming_score
+from git_ml.experts.codegraph import CallGraph, CodeGraph
 from git_ml.experts.text import BM25, tokens
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("frames", "callees", "literals", "names", "tested", "past", "content", "prior")
 DEFAULT_WEIGHTS = (4.0, 2.0, 2.0, 0.25, 1.0, 1.0, 0.25, 0.1)  # set on two projects' mutants (bench_mutants.py)
@@ -42,6 +42,7 @@ FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much 
 MIN_LITERAL = 8
 MAX_SPANS = 3
 CALLEE_FRAMES = 2
+CALLEE_HOPS = 1  # direct callees only: two hops spread the channel too thin on the mutation benchmark
 OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames  # innermost project frames whose callees are suspects  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
 
 # -- frame formats ----------------------------------------------------------------------------
@@ -191,7 +192,7 @@ class _LazyPattern:
         return self._compiled.search(text)
 
 
-class ErrorDiagnosisExpert(Expert):
+class ErrorDiagnosisExpert(ChangeGraphExpert):
     """Ranks the files (and functions) an error most likely comes from."""
 
     expert_type = "error"
@@ -199,8 +200,6 @@ class ErrorDiagnosisExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.graph = CodeGraph()
-        self.cochange = CoChange()
         self.files: list[str] = []
         self.history: dict[str, list[str]] = {}  # file -> tokens of messages of commits that changed it
         self.fixes: list[tuple[str, list[str]]] = []  # (past error message, files that fixed it)
@@ -211,39 +210,23 @@ class ErrorDiagnosisExpert(Expert):
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.graph = CodeGraph()
-        self.cochange = CoChange()
+    def _reset(self) -> None:
         self.history = {}
         self.terms, self.term_digest = {}, {}
-        self._learn(data, data.commits)
 
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
         for c in commits:
             if c.is_merge or len(c.files) > 30:
                 continue
             words = tokens(c.message.split("\n", 1)[0])
             for f in c.files:
                 self.history.setdefault(f.path, []).extend(words)
+        self.files = self.paths(data)
         if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self.files = sorted(data.snapshot.files())
             self._count_terms(data.snapshot)
-        else:
-            self.files = sorted(self.cochange.freq)
         self.fixes = [(e.message, list(e.fixed_by)) for s in data.sessions for e in s.errors if e.fixed_by]
         self._cache = {}
         self.weights = self._fit_weights()
-        self.trained_on_commits = len(data.commits)
-        self.trained_on_sessions = len(data.sessions)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _count_terms(self, snapshot: Any) -> None:
         """Token counts of each code file's text (re-counted only when its content changed)."""
@@ -300,6 +283,9 @@ class ErrorDiagnosisExpert(Expert):
                 out.setdefault(d.name.rsplit(".", 1)[-1], []).append((p, d.start, d.end, d.name))
         return out
 
+    def _build_calls(self) -> CallGraph:
+        return CallGraph(self.graph, include=lambda p: not is_test(p))
+
     def _build_def_words(self) -> dict[str, list[tuple[str, int, int, str]]]:
         """Word of a definition's name -> definitions (``get_netrc_auth`` under ``netrc``)."""
         out: dict[str, list[tuple[str, int, int, str]]] = {}
@@ -353,20 +339,18 @@ class ErrorDiagnosisExpert(Expert):
             note(f.repo_path, f.line, "frame", 1.0 + s)
         # callees: what the innermost project frames' functions call (a fault one call away,
         # e.g. a helper that returned None to the frame that crashed)
-        defs = self._index("defs")
+        calls = self._index("calls")
         seen_frames = 0
         for f in mapped:
             if is_test(f.repo_path) or seen_frames >= CALLEE_FRAMES:
                 continue
             seen_frames += 1
             d = self.graph.enclosing(f.repo_path, f.line)
-            for name in d.calls if d is not None else ():
-                owners = defs.get(name, ())
-                if 0 < len(owners) <= 5:
-                    for p, start, _, qual in owners:
-                        if not is_test(p) and (p, start) != (f.repo_path, d.start):
-                            chan["callees"][p] = chan["callees"].get(p, 0.0) + FRAME_DECAY ** (seen_frames - 1) / len(owners)
-                            note(p, start, f"callee:{qual}", 0.3)
+            reached = calls.callees(f"{f.repo_path}::{d.name}", CALLEE_HOPS) if d is not None else {}
+            for node, w in reached.items():
+                p, qual = node.split("::", 1)
+                chan["callees"][p] = chan["callees"].get(p, 0.0) + FRAME_DECAY ** (seen_frames - 1) * w
+                note(p, calls.span[node][0], f"callee:{qual}", 0.3 * w)
         _normalise(chan["callees"])
         msgs = message_lines(text)
         msg_text = "\n".join(msgs)
@@ -391,11 +375,12 @@ class ErrorDiagnosisExpert(Expert):
         test_names |= set(_PYTEST_DEF.findall(text))
         # names: identifiers of the trace and the test names' words, matched to definitions
         idents = set(_IDENT.findall(project_text(text, paths)))
-        for t in test_names:
+        for t in sorted(test_names):
             rest = re.sub(r"^tests?_?", "", t)
             idents.add(rest)
             idents.update(w for w in rest.split("_") if len(w) > 3)
-        for name in idents:
+        defs = self._index("defs")
+        for name in sorted(idents):  # sorted: evidence ties keep one order whatever the hash seed
             owners = defs.get(name)
             if not owners or len(owners) > 5:
                 continue
@@ -405,7 +390,7 @@ class ErrorDiagnosisExpert(Expert):
                 note(p, start, f"name:{qual}", 0.2 + 0.1 * w)
         # a rare word of the test's name inside a definition's name (netrc -> get_netrc_auth)
         parts = self._index("def_words")
-        for t in test_names:
+        for t in sorted(test_names):
             for word in {w for w in tokens(t) if w != "test" and len(w) > 3}:
                 owners = parts.get(word, ())
                 if 0 < len(owners) <= 5:

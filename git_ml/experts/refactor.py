@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
+    ChangeGraphExpert,
     CoChange,
     is_test,
     learn_weights,
@@ -32,7 +33,7 @@ from git_ml.experts.changes import (
     inner_items,
 )
 from git_ml.experts.codegraph import CodeGraph
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("imports", "imported", "references", "cochange", "tests", "recent", "prior", "words")
 IMPACTS = FEATURES[:5]
@@ -44,7 +45,7 @@ MAX_CANDIDATES = 150
 TOP_PRIOR = 50  # the most changed files are candidates even with no link to the seeds  # names per file used for the references channel
 
 
-class RefactorExpert(Expert):
+class RefactorExpert(ChangeGraphExpert):
     """Ranks the files affected by refactoring the given files; see the module docstring."""
 
     expert_type = "refactor"
@@ -52,9 +53,6 @@ class RefactorExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
         self.files: list[str] = []
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self._users: dict[str, set[str]] | None = None
@@ -62,30 +60,10 @@ class RefactorExpert(Expert):
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
-        self._learn(data, data.commits)
-
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
-        self.recent.add(commits)
-        if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self.files = sorted(data.snapshot.files())
-        else:
-            self.files = sorted(self.cochange.freq)
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        self.files = self.paths(data)
         self._users = self._defined = None
         self.weights = self._fit_weights(data.commits)
-        self.trained_on_commits = len(data.commits)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _fit_weights(self, commits: Sequence[CommitRecord]) -> list[float]:
         def select(c: CommitRecord, alive: set[str]):

@@ -29,10 +29,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from git_ml.experts.base import Expert, Query, TrainingData
+from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
+    ChangeGraphExpert,
     CoChange,
+    is_code,
     is_test,
     learn_weights,
     modified_existing,
@@ -41,15 +43,15 @@ from git_ml.experts.changes import (
     inner_items,
     test_file,
 )
-from git_ml.experts.codegraph import CodeGraph
-from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
+from git_ml.experts.codegraph import CallGraph, CodeGraph, is_dunder, module_name
+from git_ml.records import CommitRecord, ExpertPrediction
 
 FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
 DIFF_SHARE = 0.5
-CALLER_HOPS = 2
-MAX_CALLERS = 30
+CALLER_HOPS = 4
+MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
@@ -113,7 +115,7 @@ def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dic
     return by_file, by_id
 
 
-class TestExpert(Expert):
+class TestExpert(ChangeGraphExpert):
     """Ranks test files for a change; see the module docstring for the channels."""
 
     __test__ = False  # not a pytest class, whatever its name
@@ -122,44 +124,20 @@ class TestExpert(Expert):
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
         self.tests: list[str] = []
         self.failures: dict[str, dict[str, float]] = {}
         self.failure_ids: dict[str, dict[str, float]] = {}
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
-        self._indexes: tuple[dict[str, list[str]], ...] | None = None
+        self._indexes: tuple[dict[str, list[str]], dict[str, list[str]], CallGraph] | None = None
 
     # -- learning ----------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData) -> None:
-        self.cochange = CoChange()
-        self.recent = CoChange(HALF_LIFE)
-        self.graph = CodeGraph()
-        self._learn(data, data.commits)
-
-    def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
-               new_sessions: Sequence[SessionRecord] = ()) -> None:
-        self._learn(data, new_commits)
-
-    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
-        """Add ``commits`` to the counts; re-derive the rest from ``data`` (the graph re-parses
-        only files whose content changed)."""
-        self.cochange.add(commits)
-        self.recent.add(commits)
-        if data.snapshot is not None:
-            self.graph = self.graph.refresh(data.snapshot)
-            self._indexes = None
-            self.tests = sorted(p for p in data.snapshot.files() if is_test(p))
-        else:
-            self.tests = sorted(p for p in self.cochange.freq if is_test(p))
+    def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        self._indexes = None
+        self.tests = self.paths(data, is_test)
         self.failures, self.failure_ids = failure_counts(data)
         self.weights, self.inner_items = self._fit_weights(data.commits)
-        self.trained_on_commits = len(data.commits)
-        self.trained_on_sessions = len(data.sessions)
-        self.git_hash = getattr(data.snapshot, "revision", "") or data.revision
 
     def _fit_weights(self, commits: Sequence[CommitRecord]) -> tuple[list[float], int]:
         """Weights from a rolling inner time split: at each cut, score the next window's
@@ -225,66 +203,54 @@ class TestExpert(Expert):
                 names[short] = max(names.get(short, 0.0), 1.0 / (1 + dist))
         return self._name_users(names, tests)
 
-    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
-        """(name -> test files using it, file -> its public top-level and method names, called
-        name -> names of the non-test functions calling it), built once per learned state."""
+    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]], CallGraph]:
+        """(name -> test files using it, file -> its public top-level and method names, the call
+        graph of the non-test code), built once per learned state."""
         if self._indexes is None:
             users: dict[str, list[str]] = {}
             public: dict[str, list[str]] = {}
-            callers: dict[str, set[str]] = {}
             for p, f in self.graph.facts.items():
                 if is_test(p):
                     for n in f.names:
                         users.setdefault(n, []).append(p)
+                    for n in f.attrs:
+                        users.setdefault("." + n, []).append(p)
                     continue
                 public[p] = sorted({d.name.rsplit(".", 1)[-1] for d in f.defs if d.name.count(".") <= 1
                                     and len(d.name.rsplit(".", 1)[-1]) > 3
                                     and not d.name.rsplit(".", 1)[-1].startswith("__")})
-                for d in f.defs:
-                    outer = d.name.split(".")[0] if d.kind == "function" else d.name.split(".")[-1]
-                    for n in d.calls:
-                        if n != outer and not outer.startswith("__"):
-                            callers.setdefault(n, set()).add(outer)
-            self._indexes = (users, public, {n: sorted(c) for n, c in callers.items()})
+            self._indexes = (users, public, CallGraph(self.graph, include=is_code))
         return self._indexes
 
     def _changed_names(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
-        """Names of the functions, methods and classes a diff's hunks touch: a nested helper
-        counts as its outermost function, a method also as its class (weight 1/2)."""
+        """Names that a diff's hunks reach, with weights: the definitions they touch (1), and
+        everything reaching those through the call graph (half per call hop; a method's class, a
+        nested function's outer function). A hunk in module-level code, or in a module-level
+        dunder such as ``__getattr__``, names the module itself (key ``module:<path>``): its users
+        are the tests that import it and name it, touching it as an attribute."""
+        calls = self._index()[2]
+        seeds: dict[str, float] = {}
         names: dict[str, float] = {}
         for path, ranges in hunks.items():
-            f = self.graph.facts.get(path)
-            for d in f.defs if f is not None else ():
-                if any(a <= d.end and d.start <= b for a, b in ranges):
-                    parts = d.name.split(".")
-                    if d.kind == "method" or (len(parts) > 1 and d.kind != "function"):
-                        names[parts[-1]] = 1.0
-                        names[parts[0]] = max(names.get(parts[0], 0.0), 0.5)
-                    elif len(parts) == 1:
-                        names[parts[0]] = 1.0
-                    else:
-                        names[parts[0]] = max(names.get(parts[0], 0.0), 1.0)
-        names = {n: w for n, w in names.items() if not (n.startswith("__") and n.endswith("__"))}
-        return self._callers(names)
+            if path not in self.graph.facts:
+                continue
+            for r in ranges:
+                nodes = calls.nodes_in(path, [r], self.graph)
+                seeds.update((n, 1.0) for n in nodes)
+                if not nodes or any("." not in n.split("::", 1)[1] and is_dunder(n.split("::", 1)[1])
+                                    for n in nodes):
+                    names[MODULE + path] = 1.0
+        for node, w in calls.reach(seeds, CALLER_HOPS).items():
+            short = node.rsplit("::", 1)[1].rsplit(".", 1)[-1]
+            if not is_dunder(short) and not calls.is_local(node):  # no test can name a local function
+                if calls.kind[node] == "method":  # only ``x.name`` uses it (not ``name(``: open, close)
+                    short = "." + short
+                names[short] = max(names.get(short, 0.0), w)
+        return names
 
-    def _callers(self, names: dict[str, float]) -> dict[str, float]:
-        """Add the functions that call the changed ones (half the weight per hop, two hops): a
-        change to a private helper reaches the tests through the public code that uses it."""
-        callers = self._index()[2]
-        out = dict(names)
-        frontier = names
-        for _ in range(CALLER_HOPS):
-            nxt: dict[str, float] = {}
-            for n, w in frontier.items():
-                users = callers.get(n, ())
-                if len(users) > MAX_CALLERS:  # a name called everywhere says nothing
-                    continue
-                for c in users:
-                    if w / 2 > max(out.get(c, 0.0), nxt.get(c, 0.0)):
-                        nxt[c] = w / 2
-            out.update(nxt)
-            frontier = nxt
-        return out
+    def _names_of(self, path: str) -> set[str]:
+        f = self.graph.facts.get(path)
+        return set(f.names) if f is not None else set()
 
     def _name_users(self, names: dict[str, float], tests: Sequence[str]) -> dict[str, float]:
         """{test: IDF-weighted use of ``names`` (name -> weight)}, normalised to [0, 1]."""
@@ -292,7 +258,12 @@ class TestExpert(Expert):
             return {}
         index = self._index()[0]
         wanted = set(tests)
-        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names}
+        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names if not n.startswith(MODULE)}
+        for n in names:  # a module's own code: the tests that import it by name use it as an attribute
+            if n.startswith(MODULE):
+                path = n[len(MODULE):]
+                users[n] = [t for t in self.graph.importers.get(path, ()) if t in wanted
+                            and module_name(path) in self._names_of(t)]
         users = {n: ts for n, ts in users.items() if ts}
         out: dict[str, float] = {}
         for n, ts in users.items():

@@ -197,4 +197,19 @@ def run(argv: list[str]) -> int:
     """Run the CLI; turn every error into one line on stderr and a non-zero exit."""
     from git_ml.surfaces.cli_errors import guarded
 
-    return guarded(lambda: app(args=argv, prog_name="git ml"))
+    return guarded(lambda: _invoke(argv))
+
+
+def _invoke(argv: list[str]) -> None:
+    try:  # typer >= 0.26 vendors click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older typer
+        from click.exceptions import ClickException
+    try:
+        code = app(args=argv, prog_name="git ml", standalone_mode=False)
+    except ClickException as exc:  # usage errors: one line, exit 2 (not a rich box)
+        where = exc.ctx.command_path if getattr(exc, "ctx", None) else "git ml"
+        print(f"git-ml: error: {exc.format_message()} (see `{where} -h`)", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

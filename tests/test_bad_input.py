@@ -173,7 +173,8 @@ def test_wrong_flag_is_a_usage_error(repo, on_path, args):
     err = out.stderr.decode()
     assert out.returncode == 2, err
     assert "Traceback" not in err
-    assert err.startswith("Usage: git ml")
+    assert len(err.splitlines()) == 1 and err.startswith("git-ml: error: ")
+    assert "-h`)" in err  # says where to look
 
 
 def test_corrupt_jsonl_is_skipped_with_one_warning_and_kept(repo, on_path):

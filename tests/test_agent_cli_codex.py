@@ -1,5 +1,7 @@
 """The real OpenAI Codex CLI (npm @openai/codex) in a scratch repository with git-ml's hooks in
-.codex/hooks.json: `codex exec` fires SessionStart and UserPromptSubmit (our active-session marker),
+.codex/hooks.json, trusted exactly as `git ml install-agent codex` prints (the project line in
+~/.codex/config.toml, `--dangerously-bypass-hook-trust` for automation; without the project line
+Codex runs no project hook at all): `codex exec` fires SessionStart and UserPromptSubmit (our active-session marker),
 writes a real rollout, then waits for a network that never comes and is killed. The session's end
 hook never fired, which is what the sweep is for: it captures the rollout. Skipped only when
 `codex` is not on PATH and CI is not set.
@@ -33,11 +35,14 @@ def hooked_repo(repo, on_path):
     assert CODEX, "the codex CLI must be on PATH in CI"
     out = run_gitml(repo, "install-agent", "codex")
     assert out.returncode == 0, out.stderr.decode()
-    assert "trust" in out.stdout.decode()
-    # Codex reads a project's .codex/ only in a trusted project (the user's ~/.codex/config.toml)
-    codex_home = Path(os.environ["HOME"]) / ".codex"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    (codex_home / "config.toml").write_text(f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+    printed = out.stdout.decode().splitlines()
+    # follow the printed steps: "add these two lines to <config>", then the two indented lines
+    (step,) = [i for i, line in enumerate(printed) if "add these two lines to " in line]
+    config = Path(printed[step].split("add these two lines to ", 1)[1].split(" (", 1)[0])
+    assert config == Path(os.environ["HOME"]) / ".codex" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("\n".join(line.strip() for line in printed[step + 1:step + 3]) + "\n")
+    assert any("--dangerously-bypass-hook-trust" in line for line in printed)
     return repo
 
 

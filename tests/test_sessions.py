@@ -143,6 +143,25 @@ def test_a_file_recorded_in_another_project_is_refused_unless_forced(gm, tmp_pat
     assert ingest_paths(layout, store, [claude_session(layout.worktree, "ours").write(tmp_path / "o.jsonl")])
 
 
+def test_predictions_never_name_a_file_an_episode_saw_that_is_gone(gm, tmp_path):
+    from git_ml import api
+
+    layout, store = gm
+    repo = layout.worktree
+    commit_at(repo, "parser.py", START, "Add the parser")
+    t = claude_session(repo, "gone")
+    t.edit(f"{repo}/README.md")
+    ingest_paths(layout, store, [t.write(tmp_path / "gone.jsonl")])
+
+    def proposed() -> list[str]:
+        return [i.item for i in api.predict(repo, "Fix the parser", experts=["file"]).items]
+
+    assert {"parser.py", "README.md"} <= set(proposed())
+    git(repo, "rm", "-q", "parser.py")
+    git(repo, "commit", "-q", "-m", "Drop the parser")
+    assert proposed() == ["README.md"]
+
+
 def test_the_same_session_twice_is_one_record_and_the_later_capture_wins(gm, tmp_path):
     layout, store = gm
     t = claude_session(layout.worktree, "again")

@@ -216,7 +216,7 @@ def install_agent(layout: Layout, agent: str) -> list[str]:
         rel = LOCAL[agent]
         changed = _install_into(layout, rel, agent, hook_command)
         lines = [f"{agent}: session hooks {'installed in' if changed else 'already in'} {rel.as_posix()} "
-                 f"(personal, not shared: git-ml is not on PATH, so they name {git_ml_command()[0]}; "
+                 f"(personal, not shared: git-ml is not on PATH, so they run `{shlex.join(git_ml_command())}`; "
                  f"put git-ml on PATH and run this again to share them in {SETTINGS[agent].as_posix()})"]
     else:
         changed = _install_into(layout, rel, agent, portable_command if on_path else hook_command)
@@ -224,7 +224,8 @@ def install_agent(layout: Layout, agent: str) -> list[str]:
             _remove_from(layout, LOCAL[agent])
         lines = [f"{agent}: session hooks {'installed in' if changed else 'already in'} {rel.as_posix()}"]
         if not on_path:
-            lines[0] += f" (naming {git_ml_command()[0]}: git-ml is not on PATH, so they work on this machine only)"
+            lines[0] += (f" (they run `{shlex.join(git_ml_command())}`: git-ml is not on PATH, so they work "
+                         f"on this machine only)")
     if agent == "codex":
         lines += codex_trust_lines(layout.worktree)
     return lines

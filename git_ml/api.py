@@ -173,12 +173,15 @@ def install_agent(cwd: Path | str, agent: str) -> list[str]:
     return _install(layout, agent)
 
 
-def ingest_sessions(cwd: Path | str, paths: Iterable[Path], *, agent: str | None = None) -> list[str]:
-    """Capture transcripts (redacted) as SessionRecords and train their episode experts."""
+def ingest_sessions(cwd: Path | str, paths: Iterable[Path], *, agent: str | None = None,
+                    force: bool = False) -> list[str]:
+    """Capture transcripts (redacted) as SessionRecords and train their episode experts. A file
+    recorded outside this repository is refused unless ``force`` (then only paths that exist here
+    are kept)."""
     layout, store = open_store(cwd)
     from git_ml.capture.sessions import ingest_paths
 
-    return ingest_paths(layout, store, list(paths), agent=agent)
+    return ingest_paths(layout, store, list(paths), agent=agent, force=force)
 
 
 def recorded_commits(cwd: Path | str) -> list[CommitRecord]:

@@ -178,9 +178,11 @@ def install_agent(agent: Annotated[Agent, typer.Argument(help="claude or codex")
 def session_ingest(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
     agent: Annotated[Optional[Agent], typer.Option("--agent", help="Transcript format (default: detect).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Take a transcript recorded outside this repository, "
+                                        "keeping only the paths that exist here.")] = False,
 ) -> None:
     """Capture agent transcripts (redacted) into tracked/sessions.jsonl and train episode experts."""
-    results = api.ingest_sessions(Path.cwd(), paths, agent=agent.value if agent else None)
+    results = api.ingest_sessions(Path.cwd(), paths, agent=agent.value if agent else None, force=force)
     for r in results:
         print(r)
 

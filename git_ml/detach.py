@@ -24,6 +24,10 @@ def spawn_detached(argv: Sequence[str], *, cwd: Path, log: Path | None = None, e
     # Git exports these for hooks; a child that outlives the hook must find the repository itself.
     for var in ("GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_EDITOR"):
         child_env.pop(var, None)
+    # Run from a source checkout (not installed), the child must import this same git_ml.
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout), child_env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "git_ml", *argv]
     if os.environ.get("GIT_ML_NO_DETACH"):
         subprocess.run(cmd, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, check=False)

@@ -1,5 +1,7 @@
 """The real OpenAI Codex CLI (npm @openai/codex) in a scratch repository with git-ml's hooks in
-.codex/hooks.json: `codex exec` fires SessionStart and UserPromptSubmit (our active-session marker),
+.codex/hooks.json, trusted exactly as `git ml install-agent codex` prints (the project line in
+~/.codex/config.toml, `--dangerously-bypass-hook-trust` for automation; without the project line
+Codex runs no project hook at all): `codex exec` fires SessionStart and UserPromptSubmit (our active-session marker),
 writes a real rollout, then waits for a network that never comes and is killed. The session's end
 hook never fired, which is what the sweep is for: it captures the rollout. Skipped only when
 `codex` is not on PATH and CI is not set.
@@ -28,27 +30,53 @@ pytestmark = [
 ]
 
 
+def codex_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEX_", "ANTHROPIC_"))}
+    env["TERM"] = "dumb"
+    return env
+
+
+def codex(repo: Path, args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([CODEX, "exec", "--dangerously-bypass-hook-trust", "--skip-git-repo-check", *args],
+                            cwd=repo, env=codex_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def run_briefly(repo: Path, args: list[str], seconds: float) -> str:
+    """Run codex for a few seconds (it waits for a network that never comes), then kill it."""
+    proc = codex(repo, args)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+    return proc.communicate(timeout=30)[0].decode(errors="replace")
+
+
 @pytest.fixture
 def hooked_repo(repo, on_path):
     assert CODEX, "the codex CLI must be on PATH in CI"
     out = run_gitml(repo, "install-agent", "codex")
     assert out.returncode == 0, out.stderr.decode()
-    assert "trust" in out.stdout.decode()
-    # Codex reads a project's .codex/ only in a trusted project (the user's ~/.codex/config.toml)
-    codex_home = Path(os.environ["HOME"]) / ".codex"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    (codex_home / "config.toml").write_text(f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+    printed = out.stdout.decode().splitlines()
+    # not yet trusted: even with --dangerously-bypass-hook-trust Codex runs no project hook
+    # (--ephemeral: no rollout is left for the sweep below)
+    output = run_briefly(repo, ["--ephemeral", "Say hello before trust"], seconds=8)
+    assert "Untrusted project-local configuration is disabled" in output, output[-2000:]
+    assert not list((find_layout(repo).state / "agent-sessions").glob("codex-*"))
+    # follow the printed steps: "add these two lines to <config>", then the two indented lines
+    (step,) = [i for i, line in enumerate(printed) if "add these two lines to " in line]
+    config = Path(printed[step].split("add these two lines to ", 1)[1].split(" (", 1)[0])
+    assert config == Path(os.environ["HOME"]) / ".codex" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("\n".join(line.strip() for line in printed[step + 1:step + 3]) + "\n")
+    assert any("--dangerously-bypass-hook-trust" in line for line in printed)
     return repo
 
 
 def test_a_real_codex_session_killed_before_its_end_is_swept_up(hooked_repo):
     repo = hooked_repo
     prompt = "Say hello to the git-ml integration test"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEX_", "ANTHROPIC_"))}
-    env["TERM"] = "dumb"
-    proc = subprocess.Popen([CODEX, "exec", "--dangerously-bypass-hook-trust", "--skip-git-repo-check", prompt],
-                            cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = codex(repo, [prompt])
     layout = find_layout(repo)
     markers = layout.state / "agent-sessions"
     rollouts = Path(os.environ["HOME"]) / ".codex" / "sessions"

@@ -51,6 +51,19 @@ def test_an_error_like_a_seen_one_ranks_its_fix_first():
     assert items(e, text="TypeError: unsupported operand Decimal float")[:2] == ["shop/cart.py", "shop/money.py"]
 
 
+def test_restricted_to_the_files_here_it_never_proposes_others():
+    e = trained(session())
+    here = {"shop/coupon.py", "tests/test_cart.py", "docs/pricing.md"}  # shop/cart.py is gone
+    full = items(e, text="coupon discount wrong in cart")
+    assert "shop/cart.py" in full
+    e.restrict_to(here)
+    got = items(e, text="coupon discount wrong in cart")
+    assert got and set(got) <= here and got == [f for f in full if f in here]
+    assert set(items(e, files=["shop/coupon.py"])) <= here
+    e.restrict_to(None)
+    assert items(e, text="coupon discount wrong in cart") == full
+
+
 def test_seed_files_bring_their_co_occurring_files():
     e = trained(session())
     got = items(e, files=["shop/coupon.py"])

@@ -112,6 +112,56 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(gm, tmp_path):
     assert not layout.tracked_file("sessions").exists()
 
 
+def foreign_session(tmp_path: Path, sid: str = "port-1") -> Path:
+    """A session of another project (a Rust port, not on this machine) that also read a README."""
+    there = "/home/someone/rust-port"
+    t = Claude(there, session_id=sid, start=START)
+    t.prompt("Port this Python project to Rust")
+    t.tool("Read", {"file_path": f"{there}/README.md"}, "# port")
+    t.edit(f"{there}/Cargo.toml")
+    t.edit(f"{there}/src/lib.rs")
+    t.bash("cargo test --test smoke", "test result: FAILED", is_error=True)
+    return t.write(tmp_path / f"{sid}.jsonl")
+
+
+def test_a_file_recorded_in_another_project_is_refused_unless_forced(gm, tmp_path):
+    layout, store = gm
+    path = foreign_session(tmp_path)
+    with pytest.raises(GitMLError, match=r"recorded in /home/someone/rust-port, outside this repository; pass --force"):
+        ingest_paths(layout, store, [path])
+    assert not layout.tracked_file("sessions").exists() and not layout.episode_file("port-1").exists()
+    # forced: only the paths that exist here are kept (README.md), never Cargo.toml or src/lib.rs
+    (line,) = ingest_paths(layout, store, [path], force=True)
+    assert line.startswith("captured claude session port-1")
+    (rec,) = store.read("sessions")
+    assert rec.files_read == ["README.md"] and rec.files_modified == []
+    assert all(set(fs) <= {"README.md"} for fs in rec.prompt_files)
+    assert all(not e.files and not e.fixed_by for e in rec.errors)
+    raw = layout.episode_file("port-1").read_text()
+    assert "Cargo.toml" not in raw and "lib.rs" not in raw
+    # a file of this repository needs no --force
+    assert ingest_paths(layout, store, [claude_session(layout.worktree, "ours").write(tmp_path / "o.jsonl")])
+
+
+def test_predictions_never_name_a_file_an_episode_saw_that_is_gone(gm, tmp_path):
+    from git_ml import api
+
+    layout, store = gm
+    repo = layout.worktree
+    commit_at(repo, "parser.py", START, "Add the parser")
+    t = claude_session(repo, "gone")
+    t.edit(f"{repo}/README.md")
+    ingest_paths(layout, store, [t.write(tmp_path / "gone.jsonl")])
+
+    def proposed() -> list[str]:
+        return [i.item for i in api.predict(repo, "Fix the parser", experts=["file"]).items]
+
+    assert {"parser.py", "README.md"} <= set(proposed())
+    git(repo, "rm", "-q", "parser.py")
+    git(repo, "commit", "-q", "-m", "Drop the parser")
+    assert proposed() == ["README.md"]
+
+
 def test_the_same_session_twice_is_one_record_and_the_later_capture_wins(gm, tmp_path):
     layout, store = gm
     t = claude_session(layout.worktree, "again")
@@ -256,6 +306,11 @@ def test_cli_session_ingest(gm, tmp_path, on_path):
     out = run_gitml(layout.worktree, "session", "ingest", str(path))
     assert out.returncode == 0, out.stderr
     assert out.stdout.decode().startswith("captured claude session cli-1:")
+    foreign = run_gitml(layout.worktree, "session", "ingest", str(foreign_session(tmp_path)))
+    assert foreign.returncode == 1 and foreign.stdout == b""
+    assert foreign.stderr.decode().strip().count("\n") == 0 and "outside this repository" in foreign.stderr.decode()
+    forced = run_gitml(layout.worktree, "session", "ingest", "--force", str(foreign_session(tmp_path)))
+    assert forced.returncode == 0 and forced.stdout.decode().startswith("captured claude session port-1:")
     bad = run_gitml(layout.worktree, "session", "ingest", str(tmp_path / "nope.jsonl"))
     assert bad.returncode == 1
     assert bad.stderr.decode().strip().count("\n") == 0 and "no such file" in bad.stderr.decode()

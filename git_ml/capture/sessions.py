@@ -231,9 +231,11 @@ class _Context:
 
 
 def capture_file(layout: Layout, ctx: _Context, path: Path, adapter: "AgentAdapter",
-                 previous: dict[str, Any] | None = None) -> tuple["SessionRecord | None", str]:
+                 previous: dict[str, Any] | None = None, keep: frozenset[str] | None = None,
+                 ) -> tuple["SessionRecord | None", str]:
     """Capture one transcript: parse, redact, link, store, train its episode. Returns the record
-    (None when the file holds no session) and a one-line summary."""
+    (None when the file holds no session) and a one-line summary. ``keep``: the only repository
+    paths to keep (for a transcript recorded outside this repository)."""
     import msgspec
 
     from git_ml.capture.redact import redact_session
@@ -255,6 +257,8 @@ def capture_file(layout: Layout, ctx: _Context, path: Path, adapter: "AgentAdapt
         parsed = adapter.parse(path, layout.worktree) or parsed
     reason = end.get("reason") or (previous or {}).get("end_reason")
     record = redact_session(parsed.record)
+    if keep is not None:
+        record = keep_paths(record, keep)
     record = msgspec.structs.replace(
         record,
         end_reason=reason if isinstance(reason, str) else None,
@@ -310,10 +314,14 @@ def save_episode(layout: Layout, record: "SessionRecord", commits: Sequence["Com
 # Ingest and sweep
 
 
-def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None) -> list[tuple[Path, "AgentAdapter"]]:
-    """The transcripts to capture, with their adapters. A folder is walked; in it, a transcript
-    whose session ran in a folder of this machine outside this repository is left out (a walk of
-    ``~/.claude/projects`` takes this repository's sessions only); a file named is always taken."""
+def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None,
+                force: bool = False) -> list[tuple[Path, "AgentAdapter", bool]]:
+    """The transcripts to capture, with their adapters and whether they ran outside this
+    repository. A folder is walked; in it, a transcript whose session ran in a folder of this
+    machine outside this repository is left out (a walk of ``~/.claude/projects`` takes this
+    repository's sessions only). A file named is held to the same rule, stricter: its session must
+    have run inside this repository (its paths would otherwise be taken for this repository's),
+    unless ``force`` says to take it anyway, keeping only the paths that exist here."""
     from git_ml.capture.agents import adapters, detect
     from git_ml.capture.agents.base import head_objects, inside
 
@@ -321,12 +329,13 @@ def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None) -> lis
     if agent is not None and agent not in known:
         raise GitMLError(f"unknown agent {agent!r} (known: {', '.join(known)})")
     forced = known[agent] if agent else None
-    out: list[tuple[Path, AgentAdapter]] = []
+    out: list[tuple[Path, AgentAdapter, bool]] = []
+    worktrees: list[Path] | None = None
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
             found = elsewhere = 0
-            worktrees = _worktrees(layout)
+            worktrees = worktrees or _worktrees(layout)
             for f in sorted(p.rglob("*.jsonl")):
                 if "subagents" in f.relative_to(p).parts[:-1]:
                     continue  # read with their parent session
@@ -337,7 +346,7 @@ def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None) -> lis
                 if cwd and os.path.isdir(cwd) and not inside(cwd, worktrees):
                     elsewhere += 1
                     continue
-                out.append((f, ad))
+                out.append((f, ad, False))
                 found += 1
             if not found:
                 why = f" ({elsewhere} belong to other repositories)" if elsewhere else ""
@@ -354,21 +363,58 @@ def _candidates(layout: Layout, paths: Sequence[Path], agent: str | None) -> lis
             if ad is None or not ad.sniff(head):
                 what = {"claude": "a Claude Code", "codex": "a Codex"}.get(agent or "", "a Claude Code or Codex")
                 raise GitMLError(f"{p}: not {what} transcript (JSON Lines)")
-            out.append((p, ad))
+            cwd = ad.session_cwd(p)
+            worktrees = worktrees or _worktrees(layout)
+            foreign = bool(cwd) and not inside(cwd, worktrees)
+            if foreign and not force:
+                raise GitMLError(f"{p}: recorded in {cwd}, outside this repository; pass --force to take it "
+                                 f"anyway (keeping only the paths that exist here)")
+            out.append((p, ad, foreign))
         else:
             raise GitMLError(f"{p}: no such file or folder")
     return out
 
 
-def ingest_paths(layout: Layout, store: "Store", paths: Sequence[Path], agent: str | None = None) -> list[str]:
+def ingest_paths(layout: Layout, store: "Store", paths: Sequence[Path], agent: str | None = None,
+                 *, force: bool = False) -> list[str]:
     """Capture transcripts (files, or folders walked for ``*.jsonl``; format detected unless
     ``agent`` says it) as redacted SessionRecords with their episode experts. Returns one line per
-    transcript. Raises GitMLError (before writing anything) on a missing path or a file that is
-    not a transcript."""
-    todo = _candidates(layout, paths, agent)
+    transcript. Raises GitMLError (before writing anything) on a missing path, a file that is not
+    a transcript, or one recorded outside this repository (unless ``force``: then only the paths
+    that exist in this repository are kept)."""
+    todo = _candidates(layout, paths, agent, force)
     ctx = _Context(store)
     captured = _load_captured(layout)
-    return [capture_file(layout, ctx, path, adapter, captured.get(str(path)))[1] for path, adapter in todo]
+    here = tracked_files(layout) if any(foreign for _, _, foreign in todo) else None
+    return [capture_file(layout, ctx, path, adapter, captured.get(str(path)), keep=here if foreign else None)[1]
+            for path, adapter, foreign in todo]
+
+
+def tracked_files(layout: Layout) -> frozenset[str]:
+    """The repository's files (``git ls-files``: HEAD plus what is staged)."""
+    import subprocess
+
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=layout.worktree, capture_output=True, check=False)
+    return frozenset(out.stdout.decode("utf-8", "surrogateescape").split("\0")) - {""}
+
+
+def keep_paths(record: "SessionRecord", keep: frozenset[str]) -> "SessionRecord":
+    """The record with every repository path not in ``keep`` dropped (a transcript from another
+    project mapped onto this one keeps only what exists here)."""
+    import msgspec
+
+    def only(paths: list[str]) -> list[str]:
+        return [f for f in paths if f in keep]
+
+    return msgspec.structs.replace(
+        record,
+        prompt_files=[only(fs) for fs in record.prompt_files],
+        files_read=only(record.files_read),
+        files_modified=only(record.files_modified),
+        test_runs=[msgspec.structs.replace(r, targets=[t for t in r.targets if t.split("::")[0] in keep])
+                   for r in record.test_runs],
+        errors=[msgspec.structs.replace(e, files=only(e.files), fixed_by=only(e.fixed_by)) for e in record.errors],
+    )
 
 
 def _worktrees(layout: Layout) -> list[Path]:

@@ -12,7 +12,9 @@ and derives the file co-occurrence of the episode from them. :meth:`EpisodeExper
 files for a query by term overlap with the prompts and errors (weighted by rarity within the
 episode), by co-occurrence with the query's seed files, and by query terms in the files' paths.
 State is per session, so a re-captured session replaces its old data and ``update`` equals ``fit``
-over the same sessions.
+over the same sessions. :meth:`EpisodeExpert.restrict_to` limits answers to the files that exist
+now (a file the session touched may since have gone, or come from another project), so a stale
+path never reaches a user.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from git_ml.experts.base import Expert, Query, TrainingData
@@ -91,6 +93,12 @@ class EpisodeExpert(Expert):
         super().__init__(expert_id)
         self.sessions: dict[str, dict[str, Any]] = {}
         self._derived: tuple[dict, dict, dict] | None = None
+        self._allowed: Collection[str] | None = None
+
+    def restrict_to(self, files: Collection[str] | None) -> None:
+        """Propose only these files from now on (the repository's files at HEAD); None lifts it.
+        Replay at past revisions leaves it unset: files gone since were right then."""
+        self._allowed = files
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -170,7 +178,9 @@ class EpisodeExpert(Expert):
             for s in seeds:
                 for other, c in cooc.get(s, {}).items():
                     scores[other] += 0.8 * c / peak
-        ranked = sorted(((f, 1 - math.exp(-s)) for f, s in scores.items() if f not in seeds and s > 0),
+        allowed = self._allowed
+        ranked = sorted(((f, 1 - math.exp(-s)) for f, s in scores.items()
+                         if f not in seeds and s > 0 and (allowed is None or f in allowed)),
                         key=lambda kv: (-kv[1], kv[0]))[:top]
         return self._prediction([(f, round(c, 4)) for f, c in ranked], sessions=sorted(self.sessions))
 

@@ -87,6 +87,14 @@ class Predictor:
             from git_ml.experts import registry
 
             self._episodes = registry.load_episodes(self.layout, newest=MAX_EPISODES)
+            if self._episodes:  # an episode may name files gone since (or another project's): never propose them
+                from git_ml.capture.sessions import tracked_files
+
+                here = tracked_files(self.layout)
+                for episode in self._episodes:
+                    restrict = getattr(episode, "restrict_to", None)
+                    if restrict is not None:
+                        restrict(here)
         return self._episodes
 
     def _ask(self, expert: Expert, query: Query, top: int) -> ExpertPrediction | None:

@@ -252,8 +252,12 @@ def post_rewrite(layout: Layout, args: list[str]) -> int:
     from git_ml.store import Store
 
     how = (args[0] if args else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")) or "rebase"
-    cwd = os.getcwd()
     git_dir = layout.git_dir
+    if how == "amend" and rebase_in_progress(git_dir):
+        # A reword/squash/fixup inside a rebase: the final "rebase" report maps every commit,
+        # and an aborted rebase must leave no record of commits it abandoned.
+        return 0
+    cwd = os.getcwd()
     pairs = _pairs(_stdin_text()) or _recover_pairs(cwd, git_dir, how)
     branch = branch_of(git_dir)
     onto = ""

@@ -49,15 +49,18 @@ fi
 # git-ml's own git calls and its background workers set GIT_ML_INTERNAL: no re-entry.
 [ "${GIT_ML_INTERNAL:-}" = 1 ] && exit "$status"
 
-if [ "$hook" = post-commit ] || [ "$hook" = post-applypatch ]; then
-  # Inside a rebase every pick fires post-commit; post-rewrite records them all at the end.
+case $hook:${1:-} in post-commit:*|post-applypatch:*|post-rewrite:amend)
+  # Inside a rebase every pick fires post-commit, and every reword/squash an amend; the
+  # post-rewrite "rebase" at the end records them all (and an aborted rebase leaves nothing).
   gd=$(git rev-parse --git-dir 2>/dev/null) &&
-    { [ -d "$gd/rebase-merge" ] || [ -f "$gd/rebase-apply/rebasing" ]; } && exit "$status"
-fi
+    { [ -d "$gd/rebase-merge" ] || [ -f "$gd/rebase-apply/rebasing" ]; } && exit "$status" ;;
+esac
 
 [ -n "$exe" ] && [ -x "$exe" ] || exe=$(command -v git-ml 2>/dev/null) || exe=
 if [ -z "$exe" ]; then
-  echo "git-ml: $hook skipped: git-ml not found (reinstall it, or run 'git ml uninstall')" >&2
+  dir=$(cd "${0%/*}" 2>/dev/null && pwd) || dir=${0%/*}
+  echo "git-ml: $hook skipped: git-ml not found (reinstall git-ml, or remove its hooks by hand:" \
+    "delete the files marked GIT-ML-HOOK in $dir and rename any *@CHAINED@ back)" >&2
   exit "$status"
 fi
 

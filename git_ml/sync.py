@@ -344,23 +344,31 @@ def _refspec(remote: str) -> str:
     return f"+{WRITERS}*:{REMOTES}{remote}/*"
 
 
+def _git_reason(out) -> str:
+    """Why a git fetch/push failed, in one line: its first ``fatal:``/``error:`` line (the last
+    line is often the tail of a wrapped hint such as "and the repository exists.")."""
+    lines = [line.strip() for line in out.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("fatal:", "error:"):
+            if line.startswith(prefix):
+                return line[len(prefix):].strip().rstrip(".")
+    return lines[0].rstrip(".") if lines else f"git exited with {out.returncode}"
+
+
 def _fetch(layout: Layout, remote: str) -> None:
     out = _git(layout, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
                _refspec(remote), check=False)
     if out.returncode != 0:
-        err = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        why = err[-1] if err else f"exit {out.returncode}"
-        raise GitMLError(f"could not fetch git-ml data from {remote!r} ({why}); local data is intact")
+        raise GitMLError(f"could not fetch git-ml data from {remote!r}: {_git_reason(out)}; "
+                         "local data is intact")
 
 
 def _push(layout: Layout, remote: str, ref: str) -> None:
     # --no-verify: our own push must not run the user's pre-push hook (nor ours again).
     out = _git(layout, "push", "--quiet", "--no-verify", remote, f"{ref}:{ref}", check=False)
     if out.returncode != 0:
-        err = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        why = err[-1] if err else f"exit {out.returncode}"
-        raise GitMLError(f"could not push git-ml data to {remote!r} ({why}); local data is intact, "
-                         "run `git ml sync` again")
+        raise GitMLError(f"could not push git-ml data to {remote!r}: {_git_reason(out)}; "
+                         "local data is intact, run `git ml sync` again")
 
 
 def sync(layout: Layout, store: Store, remote: str | None = None) -> SyncReport:

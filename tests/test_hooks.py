@@ -82,8 +82,11 @@ def test_missing_git_ml_lets_the_commit_through_with_one_line(repo, shim_copy, m
     shim_copy.unlink()
     env = dict(os.environ, PATH=_path_without_git_ml())
     sha, err = _commit(repo, "x.txt", "x\n", "no git-ml", env=env)
-    assert err.splitlines() == ["git-ml: post-commit skipped: git-ml not found "
-                                "(reinstall it, or run 'git ml uninstall')"]
+    hooks = (repo / ".git" / "hooks").resolve()
+    # `git ml uninstall` cannot run without git-ml: say how to remove the hooks by hand.
+    assert err.splitlines() == ["git-ml: post-commit skipped: git-ml not found (reinstall git-ml, "
+                                "or remove its hooks by hand: delete the files marked GIT-ML-HOOK "
+                                f"in {hooks} and rename any *.git-ml-chained back)"]
     assert git(repo, "rev-parse", "HEAD").strip() == sha
     _clean(repo)
 
@@ -200,6 +203,106 @@ def test_commit_made_at_a_rebase_edit_stop_is_recorded(repo, on_path):
     for sha in git(repo, "rev-list", "main..topic").split():
         assert recorded[sha].branch == "topic"
     assert recorded[extra].message == "made at the edit stop"
+    _clean(repo)
+
+
+def _logging_hooks(repo: Path, tmp_path: Path, gitml_bin: Path) -> Path:
+    """Reinstall the hooks with a git-ml that logs each call; returns the log."""
+    log = tmp_path / "calls.log"
+    wrapper = tmp_path / "logbin" / "git-ml"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{gitml_bin / "git-ml"}" "$@"\n')
+    wrapper.chmod(0o755)
+    install_hooks(find_layout(repo), exe=str(wrapper))
+    return log
+
+
+def test_reword_squash_fixup_record_only_the_final_rebase_mapping(repo, on_path, tmp_path, gitml_bin):
+    _init(repo)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    a, b, c, d = (_commit(repo, f"{n}.txt", f"{n}\n", f"commit {n}")[0] for n in "abcd")
+    log = _logging_hooks(repo, tmp_path, gitml_bin)
+    env = dict(os.environ, GIT_EDITOR="true",
+               GIT_SEQUENCE_EDITOR="sed -i -e 1s/^pick/reword/ -e 2s/^pick/squash/ -e 4s/^pick/fixup/")
+    out = subprocess.run(["git", "rebase", "-q", "-i", base], cwd=repo, capture_output=True, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    ab, cd = git(repo, "rev-list", "--reverse", f"{base}..HEAD").split()
+    calls = log.read_text().splitlines()
+    # Each reword/squash/fixup amends inside the rebase: no git-ml process for those.
+    assert "hook post-rewrite amend" not in calls and "hook post-rewrite rebase" in calls
+    store = Store(find_layout(repo))
+    rewrites = store.read("rewrites")
+    assert {r.how for r in rewrites} == {"rebase"}
+    assert sorted((r.old, r.new) for r in rewrites) == sorted([(a, ab), (b, ab), (c, cd), (d, cd)])
+    in_effect = [c.hash for c in commits_in_effect(store)]
+    assert sorted(in_effect) == sorted(git(repo, "rev-list", "HEAD").split())
+    _clean(repo)
+
+
+def test_python_side_skips_an_amend_inside_a_rebase(repo, on_path):
+    _init(repo)
+    old, _ = _commit(repo, "r.txt", "r\n", "before")
+    git(repo, "-c", "core.hooksPath=/dev/null", "commit", "-q", "--amend", "-m", "after")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    (repo / ".git" / "rebase-merge").mkdir()  # as git leaves it while it replays commits
+    out = run_gitml(repo, "hook", "post-rewrite", "amend", input=f"{old} {new}\n".encode())
+    assert out.returncode == 0 and out.stderr == b""
+    store = Store(find_layout(repo))
+    assert store.read("rewrites") == [] and new not in {c.hash for c in store.read("commits")}
+    (repo / ".git" / "rebase-merge").rmdir()
+    out = run_gitml(repo, "hook", "post-rewrite", "amend", input=f"{old} {new}\n".encode())
+    assert [(r.old, r.new) for r in store.read("rewrites")] == [(old, new)]
+
+
+def test_aborted_rebase_leaves_the_recorded_history_as_the_branch_is(repo, on_path):
+    _init(repo)
+    _commit(repo, "c4.txt", "4\n", "c4")
+    _commit(repo, "c5.txt", "5\n", "c5")
+    branch_before = git(repo, "rev-list", "HEAD").split()
+    # Squash c5 into c4 (an amend inside the rebase), then stop and abort.
+    env = dict(os.environ, GIT_EDITOR="true", GIT_ML_NO_DETACH="1",
+               GIT_SEQUENCE_EDITOR="sed -i -e 2s/^pick/squash/ -e '$a break'")
+    out = subprocess.run(["git", "rebase", "-i", "HEAD~2"], cwd=repo, capture_output=True, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    assert (repo / ".git" / "rebase-merge").is_dir()  # stopped at the break
+    squashed = git(repo, "rev-parse", "HEAD").strip()
+    # The worker runs now (as a commit elsewhere would start it): it must not catch up mid-rebase.
+    out = run_gitml(repo, "hook", "worker", env=dict(os.environ, GIT_ML_INTERNAL="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    git(repo, "rebase", "--abort")
+    assert git(repo, "rev-list", "HEAD").split() == branch_before
+    store = Store(find_layout(repo))
+    assert store.read("rewrites") == []
+    assert squashed not in {c.hash for c in store.read("commits")}
+    assert sorted(c.hash for c in commits_in_effect(store)) == sorted(branch_before)
+    _clean(repo)
+
+
+def test_fast_forward_pull_records_the_pulled_commits(repo, on_path, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    _init(clone)
+    # Upstream moves on (no git-ml there).
+    pulled = [_commit(repo, f"u{i}.txt", f"{i}\n", f"upstream {i}")[0] for i in range(3)]
+    out = subprocess.run(["git", "pull", "-q", "--ff-only"], cwd=clone, capture_output=True)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr.decode()
+    assert git(clone, "rev-parse", "HEAD").strip() == pulled[-1]
+    # Recorded by post-merge itself, not only later by the worker.
+    by_hash = {c.hash: c for c in _records(clone)}
+    assert all(by_hash[h].branch == "main" and not by_hash[h].is_merge for h in pulled)
+
+
+def test_worker_catches_up_on_commits_made_while_hooks_were_off(repo, on_path):
+    _init(repo)
+    off = [_commit(repo, f"off{i}.txt", "x\n", f"no hooks {i}",
+                   env=dict(os.environ, GIT_ML_INTERNAL="1"))[0] for i in range(2)]
+    assert not set(off) & {c.hash for c in _records(repo)}
+    # The next ordinary commit starts the worker (here in the foreground), which catches up.
+    sha, err = _commit(repo, "on.txt", "y\n", "hooks on", env=dict(os.environ, GIT_ML_NO_DETACH="1"))
+    assert err == ""
+    recorded = {c.hash for c in _records(repo)}
+    assert set(off) | {sha} <= recorded
+    assert (find_layout(repo).state / "backfill.head").read_text().strip() == sha
     _clean(repo)
 
 
@@ -393,6 +496,28 @@ def test_worker_runs_its_steps_and_survives_their_failures(repo, monkeypatch, ca
     assert H.worker(layout, []) == 0
     assert calls == ["import", "update", "sweep"]
     assert "git_ml.experts.registry.update failed: ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_worker_log_lines_are_whole_lines(repo, monkeypatch, capsys):
+    layout = find_layout(repo)
+    layout.create()
+    registry = types.ModuleType("git_ml.experts.registry")
+    registry.update = lambda layout, store: 1 / 0
+    sessions = types.ModuleType("git_ml.capture.sessions")
+
+    def sweep(layout, store):
+        raise RuntimeError("first line\nsecond line")
+
+    sessions.sweep = sweep
+    monkeypatch.setitem(sys.modules, "git_ml.experts.registry", registry)
+    monkeypatch.setitem(sys.modules, "git_ml.capture.sessions", sessions)
+    (layout.state / "worker.dirty").write_bytes(b"")
+    assert H.worker(layout, []) == 0
+    err = capsys.readouterr().err
+    assert err.endswith("\n")
+    assert err.splitlines() == [
+        "git-ml: worker: git_ml.experts.registry.update failed: ZeroDivisionError: division by zero",
+        "git-ml: worker: git_ml.capture.sessions.sweep failed: RuntimeError: first line second line"]
 
 
 def test_worker_leaves_when_another_holds_the_lock(repo, monkeypatch):

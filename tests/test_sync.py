@@ -214,6 +214,8 @@ def test_unreachable_remote_fails_and_keeps_local_data(world, tmp_path):
     assert out.returncode == 1
     err = out.stderr.decode()
     assert "could not fetch" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # git's own first error line, not the tail of its wrapped hint ("and the repository exists.")
+    assert "does not appear to be a git repository" in err and "repository exists" not in err
     assert _line_counts(a) == before
     assert _ids(a)["sessions"] == set(ids["sessions"])
 

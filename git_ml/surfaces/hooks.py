@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 10.0  # seconds, as the shell scripts' default (GIT_ML_HOOK_TI
 WORKER_TIMEOUT = 1800.0  # a stuck worker must not hold its lock for ever
 SPAWN_STALE = 120.0  # a spawn marker older than this belongs to a worker that never started
 LOG_CAP = 1 << 20  # worker/sync logs are emptied past 1 MiB
+MERGE_CAPTURE = 500  # post-merge records at most this many pulled commits; the worker the rest
 
 
 class HookTimeout(Exception):
@@ -46,8 +47,14 @@ class HookTimeout(Exception):
 
 
 def _note(hook: str, reason: str) -> None:
-    reason = " ".join(str(reason).split()) or "unknown error"
-    print(f"git-ml: {hook} skipped: {reason}", file=sys.stderr)
+    _log_line(f"git-ml: {hook} skipped: {str(reason).strip() or 'unknown error'}")
+
+
+def _log_line(text: str) -> None:
+    """One line on stderr (a detached worker's log): a single newline-terminated write, flushed,
+    so consecutive lines, or lines of the worker and its git children, never run together."""
+    sys.stderr.write(" ".join(text.split()) + "\n")
+    sys.stderr.flush()
 
 
 @contextlib.contextmanager
@@ -252,8 +259,12 @@ def post_rewrite(layout: Layout, args: list[str]) -> int:
     from git_ml.store import Store
 
     how = (args[0] if args else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")) or "rebase"
-    cwd = os.getcwd()
     git_dir = layout.git_dir
+    if how == "amend" and rebase_in_progress(git_dir):
+        # A reword/squash/fixup inside a rebase: the final "rebase" report maps every commit,
+        # and an aborted rebase must leave no record of commits it abandoned.
+        return 0
+    cwd = os.getcwd()
     pairs = _pairs(_stdin_text()) or _recover_pairs(cwd, git_dir, how)
     branch = branch_of(git_dir)
     onto = ""
@@ -276,16 +287,28 @@ def post_rewrite(layout: Layout, args: list[str]) -> int:
 
 
 def post_merge(layout: Layout, args: list[str]) -> int:
-    """``git merge`` fires post-merge, not post-commit: record a merge commit it made."""
+    """``git merge`` and ``git pull`` fire post-merge, not post-commit: record what the merge
+    brought, ``ORIG_HEAD..HEAD`` (a fast-forward's commits, or a merge commit and its side).
+
+    At most :data:`MERGE_CAPTURE` commits, without line counts, to stay quick; the worker's
+    catch-up (``backfill.catch_up``) stores any rest before the experts learn."""
     from git_ml.capture.git import log_commits
     from git_ml.store import Store
 
     if args[:1] == ["1"]:  # squash merge: no commit yet; the later `git commit` is captured
         return 0
-    rec = next(iter(log_commits(os.getcwd(), ["HEAD"], no_walk=True, reverse=False, numstat=False,
-                                branch=branch_of(layout.git_dir))), None)
-    if rec is not None and rec.is_merge:
-        Store(layout).append_new("commits", [rec])
+    cwd = os.getcwd()
+    git_dir = layout.git_dir
+    branch = branch_of(git_dir)
+    orig = (_read_text(git_dir / "ORIG_HEAD") or "").strip()
+    if len(orig) >= 40 and all(ch in "0123456789abcdef" for ch in orig):
+        records = list(log_commits(cwd, [f"{orig}..HEAD"], numstat=False, branch=branch,
+                                   extra=[f"--max-count={MERGE_CAPTURE}"]))
+    else:  # no ORIG_HEAD to compare with: at least the merge commit itself
+        records = [r for r in log_commits(cwd, ["HEAD"], no_walk=True, numstat=False, branch=branch)
+                   if r.is_merge]
+    if records:
+        Store(layout).append_new("commits", records)
     kick_worker(layout)
     return 0
 
@@ -318,10 +341,11 @@ def _spawn(layout: Layout, argv: list[str], logname: str) -> None:
     spawn_detached(argv, cwd=layout.worktree, log=log)
 
 
-# What the worker runs, in order: teammates' records a plain fetch/pull brought, then the expert
+# What the worker runs, in order: teammates' records a plain fetch/pull brought, the commits
+# reachable from HEAD that no hook saw (pulled, or made while hooks were off), then the expert
 # update on everything new, then the sweep of agent sessions whose end hook never fired.
-WORKER_STEPS = (("git_ml.sync", "import_fetched"), ("git_ml.experts.registry", "update"),
-                ("git_ml.capture.sessions", "sweep"))
+WORKER_STEPS = (("git_ml.sync", "import_fetched"), ("git_ml.capture.backfill", "catch_up"),
+                ("git_ml.experts.registry", "update"), ("git_ml.capture.sessions", "sweep"))
 
 
 def _worker_has_work() -> bool:
@@ -367,8 +391,7 @@ def _update_once(layout: Layout) -> None:
         try:
             target(layout, store)
         except Exception as exc:  # noqa: BLE001 - one failing part must not stop the other
-            print(f"git-ml: worker: {module}.{func} failed: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            _log_line(f"git-ml: worker: {module}.{func} failed: {type(exc).__name__}: {exc}")
 
 
 def worker(layout: Layout, args: list[str]) -> int:

@@ -256,24 +256,28 @@ def test_python_side_skips_an_amend_inside_a_rebase(repo, on_path):
 
 def test_aborted_rebase_leaves_the_recorded_history_as_the_branch_is(repo, on_path):
     _init(repo)
-    _commit(repo, "c4.txt", "4\n", "c4")
-    _commit(repo, "c5.txt", "5\n", "c5")
+    for n in (4, 5, 6):
+        _commit(repo, f"c{n}.txt", f"{n}\n", f"c{n}")
     branch_before = git(repo, "rev-list", "HEAD").split()
-    # Squash c5 into c4 (an amend inside the rebase), then stop and abort.
+    # Squash c5 into c4 (an amend inside the rebase), pick c6 onto it, then stop and abort.
     env = dict(os.environ, GIT_EDITOR="true", GIT_ML_NO_DETACH="1",
                GIT_SEQUENCE_EDITOR="sed -i -e 2s/^pick/squash/ -e '$a break'")
-    out = subprocess.run(["git", "rebase", "-i", "HEAD~2"], cwd=repo, capture_output=True, env=env)
+    out = subprocess.run(["git", "rebase", "-i", "HEAD~3"], cwd=repo, capture_output=True, env=env)
     assert out.returncode == 0, out.stderr.decode()
     assert (repo / ".git" / "rebase-merge").is_dir()  # stopped at the break
-    squashed = git(repo, "rev-parse", "HEAD").strip()
-    # The worker runs now (as a commit elsewhere would start it): it must not catch up mid-rebase.
+    abandoned = git(repo, "rev-list", "HEAD~2..HEAD").split()  # the squashed commit and c6'
+    assert not set(abandoned) & set(branch_before)
+    # A worker runs now (as a commit elsewhere would start it): it must not catch up mid-rebase.
+    layout = find_layout(repo)
+    (layout.state / "worker.dirty").write_bytes(b"")
     out = run_gitml(repo, "hook", "worker", env=dict(os.environ, GIT_ML_INTERNAL="1"))
     assert out.returncode == 0, out.stderr.decode()
+    assert not (layout.state / "worker.dirty").exists()  # it did run
     git(repo, "rebase", "--abort")
     assert git(repo, "rev-list", "HEAD").split() == branch_before
-    store = Store(find_layout(repo))
+    store = Store(layout)
     assert store.read("rewrites") == []
-    assert squashed not in {c.hash for c in store.read("commits")}
+    assert not set(abandoned) & {c.hash for c in store.read("commits")}
     assert sorted(c.hash for c in commits_in_effect(store)) == sorted(branch_before)
     _clean(repo)
 

@@ -77,7 +77,7 @@ def test_update_skips_when_another_process_holds_the_lock(repo):
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(1) as pool:
             assert pool.apply(_update_in_child, (str(repo),)) == []
-    assert registry.update(layout, store) == ["file"]
+    assert sorted(registry.update(layout, store)) == sorted(registry.available())  # file updated, others built
 
 
 def _update_in_child(path: str) -> list[str]:
@@ -102,3 +102,15 @@ def test_unreadable_expert_file_is_skipped(repo):
     layout, store = setup(repo)
     layout.domain_expert_file("file").write_text("{not json")
     assert registry.load(layout, ["file"], store) == {}
+
+
+def test_update_retrains_a_deleted_or_corrupt_expert_alone(repo):
+    layout, store = setup(repo)
+    registry.train_all(layout, store)
+    layout.domain_expert_file("doc").unlink()
+    layout.domain_expert_file("test").write_text("{not json")
+    before = layout.domain_expert_file("file").stat().st_mtime_ns
+    assert sorted(registry.update(layout, store)) == ["doc", "test"]  # nothing new: only the repair
+    assert layout.domain_expert_file("file").stat().st_mtime_ns == before
+    assert set(registry.load(layout, ["doc", "test"], store)) == {"doc", "test"}
+    assert registry.update(layout, store) == []

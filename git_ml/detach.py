@@ -24,6 +24,9 @@ def spawn_detached(argv: Sequence[str], *, cwd: Path, log: Path | None = None, e
     # Git exports these for hooks; a child that outlives the hook must find the repository itself.
     for var in ("GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_EDITOR"):
         child_env.pop(var, None)
+    # The child runs the very git_ml the parent runs, installed or not (a checkout run by path).
+    root = str(Path(__file__).resolve().parents[1])
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, "-m", "git_ml", *argv]
     if os.environ.get("GIT_ML_NO_DETACH"):
         subprocess.run(cmd, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, check=False)

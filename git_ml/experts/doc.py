@@ -10,7 +10,7 @@ Ranking channels per doc file, fused with weights learned on a rolling inner tim
   (``shell_completion.py`` ~ ``shell-completion.md``, ``testing.py`` ~ ``testing.md``);
 * ``changelog`` 1 for the changelog (whatever its history: ``CHANGES.rst`` -> ``CHANGES.md``);
 * ``prior``/``recency``  how often / how recently the doc changed with code: the same for every
-  input, so they only order docs the other channels cannot tell apart (a fixed small weight).
+  input, so their learned weight is capped (they order docs the other channels leave close).
 
 A doc converted in one commit (``x.rst`` deleted, ``x.md`` added) keeps its co-change history.
 
@@ -52,11 +52,13 @@ from git_ml.experts.text import BM25, tokens
 from git_ml.records import CommitRecord, ExpertPrediction, FileChange
 
 FEATURES = ("cochange", "recent", "folder", "mentions", "name", "changelog", "prior", "recency")
-DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 1.0, 0.5)  # learned on the inner split (the first six features)
-# Popularity is the same for every input: a small fixed weight (learned, it drowned the input-
-# specific channels on click: every change got the same top docs), enough to order the docs the
-# specific channels leave tied or close. 0.25 vs 0.01 on replay: requests MRR 0.481 vs 0.470.
+DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 1.0, 0.5)  # the input-specific channels (first six features)
+# Popularity (prior, recency) is the same for every input. Learned freely it drowned the specific
+# channels (on click every change got the same top docs), so it enters the fusion as one column,
+# TIE_WEIGHTS . (prior, recency), whose learned weight is capped at POPULARITY_CAP. Replay docs
+# MRR (scripts/bench_experts_more.py): click 0.988, requests 0.484 (cochange anchors 0.987, 0.483).
 TIE_WEIGHTS = (0.25, 0.25)
+POPULARITY_CAP = 1.0
 SHRINK = 5.0  # pseudo-commits of the base rate in each file's needs-docs estimate
 MIN_INNER_ITEMS = 8
 
@@ -127,7 +129,7 @@ class DocumentationExpert(ChangeGraphExpert):
         self.base_rates: dict[str, float] = {}  # per kind of file ("code", "other")
         self.threshold = 0.5  # on the probability from files alone
         self.threshold_text = 0.5  # ... from files and a message
-        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self.weights: list[float] = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
         self.stale: list[tuple[str, str, int]] = []
         self._bm25: tuple[tuple[str, ...], BM25] | None = None
 
@@ -198,9 +200,11 @@ class DocumentationExpert(ChangeGraphExpert):
                     gate_text.append((needs_docs(code, c.message, rates, words, bases), touched))
                 if code and truth:
                     feats = self._features(code, None, docs, co, recent)
-                    rows.append(({d: f[:len(DEFAULT_WEIGHTS)] for d, f in feats.items()}, truth))
+                    rows.append(({d: fusion_columns(f) for d, f in feats.items()}, truth))
         base = doc_rates(commits)[2].get("all", 0.0)
-        weights = learn_weights(rows, DEFAULT_WEIGHTS) if len(rows) >= MIN_INNER_ITEMS else list(DEFAULT_WEIGHTS)
+        start = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
+        weights = learn_weights(rows, start) if len(rows) >= MIN_INNER_ITEMS else start
+        weights[-1] = min(POPULARITY_CAP, weights[-1])
         return weights, best_threshold(gate, base), best_threshold(gate_text, base)
 
     # -- features ----------------------------------------------------------------------------
@@ -260,7 +264,7 @@ class DocumentationExpert(ChangeGraphExpert):
         items: list[tuple[str, float]] = []
         reasons = {}
         if code:
-            weights = [*self.weights, *TIE_WEIGHTS]
+            weights = [*self.weights[:-1], *(w * self.weights[-1] for w in TIE_WEIGHTS)]  # per feature
             total = sum(self.weights) or 1.0
             scored = []
             for d, feats in self._features(code, query.text, self.docs, self.cochange, self.recent).items():
@@ -310,8 +314,14 @@ class DocumentationExpert(ChangeGraphExpert):
         self.threshold = float(data.get("threshold", 0.5))
         self.threshold_text = float(data.get("threshold_text", 0.5))
         weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
-        self.weights = weights if len(weights) == len(DEFAULT_WEIGHTS) else list(DEFAULT_WEIGHTS)
+        self.weights = weights if len(weights) == len(DEFAULT_WEIGHTS) + 1 else [*DEFAULT_WEIGHTS, POPULARITY_CAP]
         self.stale = [(str(a), str(b), int(c)) for a, b, c in data.get("stale", [])]
+
+
+def fusion_columns(feats: Sequence[float]) -> list[float]:
+    """The learned fusion's columns: the specific channels, then popularity as one column."""
+    n = len(DEFAULT_WEIGHTS)
+    return [*feats[:n], sum(w * x for w, x in zip(TIE_WEIGHTS, feats[n:]))]
 
 
 def file_kind(path: str) -> str:

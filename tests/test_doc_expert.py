@@ -103,3 +103,42 @@ def test_model_data_round_trips_through_msgspec_json():
     assert back.predict(q).items == e.predict(q).items
     assert back.predict(q).metadata == e.predict(q).metadata
     assert back.stale_references() == e.stale_references()
+
+
+def test_the_answer_depends_on_the_input_not_on_popularity():
+    tree = dict(TREE, **{"src/lib/shell_completion.py": "def complete():\n    pass\n",
+                         "src/lib/testing.py": "class Runner:\n    pass\n",
+                         "docs/shell-completion.md": "# Shell completion\n", "docs/testing.md": "# Testing\n"})
+    commits = [CommitRecord(hash="c0", message="initial", files=[FileChange(path=p, status="A") for p in tree])]
+    for i in range(12):  # the api doc is by far the most popular doc
+        commits.append(commit(f"a{i}", "src/lib/api.py", "docs/api.md"))
+    commits.append(commit("s0", "src/lib/shell_completion.py", "src/lib/testing.py"))
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+    assert e.predict(Query(files=["src/lib/shell_completion.py"])).items[0][0] == "docs/shell-completion.md"
+    assert e.predict(Query(files=["src/lib/testing.py"])).items[0][0] == "docs/testing.md"
+    assert e.predict(Query(files=["src/lib/api.py"])).items[0][0] == "docs/api.md"
+
+
+def test_tests_and_ci_files_alone_rarely_need_docs():
+    commits = history()
+    for i in range(4):  # tests change with the code (and its doc), and alone
+        commits.append(commit(f"t{i}", "src/lib/api.py", "tests/test_api.py", "docs/api.md"))
+        commits.append(commit(f"u{i}", "tests/test_api.py", message="more tests"))
+        commits.append(commit(f"w{i}", ".github/workflows/ci.yaml", message="ci"))
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(TREE)))
+    code = e.predict(Query(files=["src/lib/api.py"])).metadata["needs_docs"]
+    for other in ("tests/test_api.py", ".github/workflows/ci.yaml", ".github/workflows/new.yaml"):
+        assert e.predict(Query(files=[other])).metadata["needs_docs"] < min(0.3, code)
+
+
+def test_a_doc_converted_to_another_format_keeps_its_history():
+    commits = history()
+    commits.append(CommitRecord(hash="m0", message="docs to markdown", files=[
+        FileChange(path="docs/cli.rst", status="D"), FileChange(path="docs/cli.md", status="A")]))
+    tree = {k: v for k, v in TREE.items() if k != "docs/cli.rst"} | {"docs/cli.md": "# CLI\n"}
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+    assert e.predict(Query(files=["src/lib/cli.py"])).items[0][0] in ("docs/cli.md", "CHANGES.md")
+    assert e.cochange.confidence("src/lib/cli.py", "docs/cli.md") == 1.0

@@ -103,3 +103,66 @@ def test_git_ml_predict_end_to_end(repo, on_path, tmp_path):
     assert json.loads(out.stdout)["id"] == 7
     bad = run_gitml(repo, "predict", "x", "--range", "nope..HEAD")
     assert bad.returncode == 1 and b"Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"staged": True}, "nothing is staged"),
+    ({"rev_range": "HEAD..HEAD"}, "the range HEAD..HEAD has no changes"),
+    ({"rev_range": "HEAD"}, "not a revision range"),
+    ({"query": ""}, "the query is empty"),
+    ({"query": "x", "experts": ["bogus"]}, "unknown expert 'bogus' (valid: file, test, error, doc, refactor)"),
+])
+def test_empty_or_bad_input_is_a_one_line_error(trained, kwargs, message):
+    _, predictor = trained
+    with pytest.raises(GitMLError) as exc:
+        predictor.predict(kwargs.pop("query", None), **kwargs)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_bad_range_error_is_clean(trained):
+    _, predictor = trained
+    with pytest.raises(GitMLError) as exc:
+        predictor.predict(None, rev_range="nope..HEAD")
+    assert "[" not in str(exc.value) and "bad revision 'nope..HEAD'" in str(exc.value)
+
+
+def test_files_resolve_against_cwd_then_root_and_unknown_ones_get_a_note(trained):
+    repo, predictor = trained
+    notes = []
+    answer = predictor.predict(None, files=["cache.py"], experts=["file"], cwd=repo / "src", note=notes.append)
+    assert answer.items[0].item == "tests/test_cache.py" and notes == []
+    answer = predictor.predict(None, files=["src/cache.py"], experts=["file"], cwd=repo / "src", note=notes.append)
+    assert answer.items[0].item == "tests/test_cache.py" and notes == []
+    predictor.predict(None, files=["nowhere.py"], experts=["file"], cwd=repo / "src", note=notes.append)
+    assert len(notes) == 1 and "nowhere.py" in notes[0]
+
+
+def test_a_missing_expert_is_noted_and_the_others_answer(trained):
+    repo, _ = trained
+    layout = find_layout(repo)
+    layout.domain_expert_file("test").unlink()
+    notes = []
+    answer = Predictor.load(layout, Store(layout)).predict(None, files=["src/cache.py"], experts=["file", "test"],
+                                                           note=notes.append)
+    assert answer.contributing_experts == ["file_expert"]
+    assert len(notes) == 1 and "test expert is missing" in notes[0]
+
+
+def test_batch_names_an_unknown_expert(trained):
+    _, predictor = trained
+    out = json.loads(next(predictor.predict_batch(io.BytesIO(b'{"id": 1, "query": "x", "expert": "bogus"}\n'))))
+    assert "unknown expert 'bogus'" in out["error"] and "refactor" in out["error"]
+
+
+def test_cli_empty_input_and_relative_files(repo, on_path):
+    history(repo)
+    assert run_gitml(repo, "init", "--no-hooks").returncode == 0
+    for args, message in [(["--staged"], b"nothing is staged"), (["--range", "HEAD..HEAD"], b"no changes"),
+                          ([""], b"the query is empty")]:
+        out = run_gitml(repo, "predict", *args, "--format", "json")
+        assert out.returncode == 1 and message in out.stderr and len(out.stderr.splitlines()) == 1, out.stderr
+    out = run_gitml(repo / "src", "predict", "--files", "cache.py", "--files", "gone.py", "-e", "file",
+                    "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["items"][0]["item"] == "tests/test_cache.py"
+    assert out.stderr.count(b"\n") == 1 and b"gone.py" in out.stderr

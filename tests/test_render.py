@@ -28,3 +28,9 @@ def test_locations_functions_and_impacts_are_shown():
 
 def test_no_items_says_so():
     assert "no prediction" in _text([])
+
+
+def test_expert_ids_are_shown_short_and_whole():
+    sid = "0f9e8d7c-1111-2222-3333-444455556666"
+    out = _text([PredictedItem(item="src/a.py", confidence=0.9, experts=["file_expert", f"episode_{sid}"])])
+    assert "file, episode 0f9e8d7c" in out and "…" not in out

@@ -17,8 +17,29 @@ def test_weighted_vote_ranks_and_keeps_voters():
     assert out.items[0].confidence == round(1 - 0.7 * 0.5, 4)  # noisy-OR of the two votes
     assert out.contributing_experts == ["file_expert", "test_expert"]
     assert out.intent == "fix_bug"
-    weighted = aggregate([a, b], {"file_expert": 3.0}, top=1)
-    assert weighted.items[0].item == "x.py"
+    tie = [pred("file_expert", [("x.py", 0.5)]), pred("test_expert", [("y.py", 0.5)])]
+    assert aggregate(tie, {"file_expert": 3.0}, top=1).items[0].item == "x.py"  # weights break ties
+    assert aggregate(tie, {"test_expert": 3.0}, top=1).items[0].item == "y.py"
+
+
+def test_shown_confidence_never_rises_down_the_list():
+    # a heavy expert's 0.5 outweighs a light one's 0.62 in the vote, but the list is by confidence
+    a = pred("file_expert", [("a.py", 0.5), ("b.py", 0.45)])
+    b = pred("episode_1", [("c.py", 0.62)])
+    out = aggregate([a, b], {"file_expert": 2.0, "episode_1": 0.5}, top=5)
+    shown = [i.confidence for i in out.items]
+    assert shown == sorted(shown, reverse=True) and out.items[0].item == "c.py"
+
+
+def test_disagreement_only_among_experts_answering_the_same_question():
+    files = pred("file_expert", [("src/a.py", 0.5)])
+    tests = ExpertPrediction(expert_id="test_expert", expert_type="test", items=[("tests/t.py", 0.5)])
+    docs = ExpertPrediction(expert_id="doc_expert", expert_type="doc", items=[("docs/a.md", 0.5)])
+    assert disagreement([files, tests, docs]) == 0.0  # three questions, no overlap expected
+    out = aggregate([files, tests, docs], top=5)
+    assert out.disagreement_score == 0.0 and out.confidence == 0.5
+    episode = ExpertPrediction(expert_id="episode_x", expert_type="episode", items=[("src/b.py", 0.5)])
+    assert disagreement([files, tests, episode]) == 1.0  # two answers to "which files"
 
 
 def test_disagreement_is_graded():

@@ -6,11 +6,18 @@ Ranking channels per doc file, fused with weights learned on a rolling inner tim
 * ``cochange``  confidence(changed file => doc) from past commits; ``recent`` with a half-life;
 * ``folder``    the same, pooled over the changed files' folders (new files have no history);
 * ``mentions``  BM25 of the names the changed files define (and the message) over the doc's text;
-* ``prior``/``recency``  how often / how recently the doc changed with code.
+* ``name``      the share of the doc's name words that a changed file's name has
+  (``shell_completion.py`` ~ ``shell-completion.md``, ``testing.py`` ~ ``testing.md``);
+* ``changelog`` 1 for the changelog (whatever its history: ``CHANGES.rst`` -> ``CHANGES.md``);
+* ``prior``/``recency``  how often / how recently the doc changed with code: the same for every
+  input, so their learned weight is capped (they order docs the other channels leave close).
+
+A doc converted in one commit (``x.rst`` deleted, ``x.md`` added) keeps its co-change history.
 
 ``needs_docs`` (metadata) is the probability that a commit touching these files touches a doc:
-each file's own rate, shrunk towards the repository's base rate, the highest one wins; the message
-words, when given, move it by their own smoothed rates. ``threshold`` (``threshold_text`` with a
+each file's own rate, shrunk towards the base rate of its kind (source code, or anything else:
+tests, CI and build configuration), the highest one wins; the message words, when given, move it
+by their own smoothed rates. ``threshold`` (``threshold_text`` with a
 message) is the cut that maximised F1 on the inner split (metadata ``docs_needed``).
 """
 
@@ -25,6 +32,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
@@ -32,16 +41,24 @@ from git_ml.experts.changes import (
     CoChange,
     is_code,
     is_doc,
+    is_test,
     learn_weights,
     modified_existing,
+    test_stem,
     rolling_windows,
 )
 from git_ml.experts.codegraph import CodeGraph
 from git_ml.experts.text import BM25, tokens
-from git_ml.records import CommitRecord, ExpertPrediction
+from git_ml.records import CommitRecord, ExpertPrediction, FileChange
 
-FEATURES = ("cochange", "recent", "folder", "mentions", "prior", "recency")
-DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 0.25, 0.25)
+FEATURES = ("cochange", "recent", "folder", "mentions", "name", "changelog", "prior", "recency")
+DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 0.5, 1.0, 0.5)  # the input-specific channels (first six features)
+# Popularity (prior, recency) is the same for every input. Learned freely it drowned the specific
+# channels (on click every change got the same top docs), so it enters the fusion as one column,
+# TIE_WEIGHTS . (prior, recency), whose learned weight is capped at POPULARITY_CAP. Replay docs
+# MRR (scripts/bench_experts_more.py): click 0.988, requests 0.484 (cochange anchors 0.987, 0.483).
+TIE_WEIGHTS = (0.25, 0.25)
+POPULARITY_CAP = 1.0
 SHRINK = 5.0  # pseudo-commits of the base rate in each file's needs-docs estimate
 MIN_INNER_ITEMS = 8
 
@@ -100,7 +117,7 @@ class DocumentationExpert(ChangeGraphExpert):
     """Ranks doc files for a code change; estimates whether docs are needed; finds stale references."""
 
     expert_type = "doc"
-    version = "1.0.0"
+    version = "1.1.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
@@ -109,13 +126,17 @@ class DocumentationExpert(ChangeGraphExpert):
         self.doc_rate: dict[str, list[int]] = {}  # code file -> [commits, commits that touched a doc]
         self.word_rate: dict[str, list[int]] = {}  # message word -> [commits, with a doc]
         self.base_rate = 0.0
+        self.base_rates: dict[str, float] = {}  # per kind of file ("code", "other")
         self.threshold = 0.5  # on the probability from files alone
         self.threshold_text = 0.5  # ... from files and a message
-        self.weights: list[float] = list(DEFAULT_WEIGHTS)
+        self.weights: list[float] = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
         self.stale: list[tuple[str, str, int]] = []
         self._bm25: tuple[tuple[str, ...], BM25] | None = None
 
     # -- learning ----------------------------------------------------------------------------
+
+    def _learn(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
+        super()._learn(data, [doc_conversions(c) for c in commits])
 
     def _derive(self, data: TrainingData, commits: Sequence[CommitRecord]) -> None:
         texts: dict[str, str] = {}
@@ -129,7 +150,8 @@ class DocumentationExpert(ChangeGraphExpert):
                           for p, text in texts.items()}
         self._bm25 = None
         self.stale = self._stale(texts)
-        self.doc_rate, self.word_rate, self.base_rate = doc_rates(data.commits)
+        self.doc_rate, self.word_rate, self.base_rates = doc_rates(data.commits)
+        self.base_rate = self.base_rates.get("all", 0.0)
         self.weights, self.threshold, self.threshold_text = self._fit_inner(data.commits)
 
     def _code_names(self) -> set[str]:
@@ -164,7 +186,7 @@ class DocumentationExpert(ChangeGraphExpert):
         """Fusion weights and the needs-docs threshold from a rolling inner time split."""
         rows, gate, gate_text = [], [], []
         for co, recent, alive, cut, window in rolling_windows(commits):
-            rates, words, base = doc_rates(commits[:cut])
+            rates, words, bases = doc_rates(commits[:cut])
             docs = [d for d in alive if is_doc(d)]
             for c in window:
                 if c.is_merge:
@@ -174,12 +196,15 @@ class DocumentationExpert(ChangeGraphExpert):
                 truth = {p for p in mod if is_doc(p)}
                 if code:
                     touched = any(is_doc(f.path) for f in c.files)
-                    gate.append((needs_docs(code, None, rates, words, base), touched))
-                    gate_text.append((needs_docs(code, c.message, rates, words, base), touched))
+                    gate.append((needs_docs(code, None, rates, words, bases), touched))
+                    gate_text.append((needs_docs(code, c.message, rates, words, bases), touched))
                 if code and truth:
-                    rows.append((self._features(code, None, docs, co, recent), truth))
-        base = doc_rates(commits)[2]
-        weights = learn_weights(rows, DEFAULT_WEIGHTS) if len(rows) >= MIN_INNER_ITEMS else list(DEFAULT_WEIGHTS)
+                    feats = self._features(code, None, docs, co, recent)
+                    rows.append(({d: fusion_columns(f) for d, f in feats.items()}, truth))
+        base = doc_rates(commits)[2].get("all", 0.0)
+        start = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
+        weights = learn_weights(rows, start) if len(rows) >= MIN_INNER_ITEMS else start
+        weights[-1] = min(POPULARITY_CAP, weights[-1])
         return weights, best_threshold(gate, base), best_threshold(gate_text, base)
 
     # -- features ----------------------------------------------------------------------------
@@ -198,13 +223,17 @@ class DocumentationExpert(ChangeGraphExpert):
         text_of = {names[i]: v / top_text for i, v in scores.items()}
         top = max((co.freq.get(d, 0) for d in docs), default=0) or 1
         span = co.commits or 1
+        own = [name_words(s) for s in code if is_code(s) or is_test(s)]  # not a CI file's name
         out = {}
         for d in sorted(docs, key=lambda d: (-co.freq.get(d, 0), d)):
+            theirs = name_words(d)
             out[d] = [
                 sum(p.get(d, 0.0) for p in partners) / len(partners),
                 sum(p.get(d, 0.0) for p in lately) / len(lately),
                 min(1.0, sum(co.pairs.get(q, {}).get(d, 0) for q in peers) / peer_total),
                 text_of.get(d, 0.0),
+                max((len(w & theirs) / len(theirs) for w in own), default=0.0) if theirs else 0.0,
+                1.0 if is_changelog(d) else 0.0,
                 co.freq.get(d, 0) / top,
                 co.last.get(d, 0) / span,
             ]
@@ -230,15 +259,16 @@ class DocumentationExpert(ChangeGraphExpert):
 
     def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
         code = [p for p in query.files if not is_doc(p)]
-        p_docs = needs_docs(code, query.text, self.doc_rate, self.word_rate, self.base_rate) if code else 0.0
+        p_docs = needs_docs(code, query.text, self.doc_rate, self.word_rate, self.bases()) if code else 0.0
         threshold = self.threshold_text if query.text else self.threshold
         items: list[tuple[str, float]] = []
         reasons = {}
         if code:
+            weights = [*self.weights[:-1], *(w * self.weights[-1] for w in TIE_WEIGHTS)]  # per feature
             total = sum(self.weights) or 1.0
             scored = []
             for d, feats in self._features(code, query.text, self.docs, self.cochange, self.recent).items():
-                s = sum(w * f for w, f in zip(self.weights, feats))
+                s = sum(w * f for w, f in zip(weights, feats))
                 if s > 0:
                     scored.append((s / total, d))
                     reasons[d] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
@@ -252,6 +282,10 @@ class DocumentationExpert(ChangeGraphExpert):
                                 threshold=round(threshold, 4), stale_references=stale,
                                 reasons={d: reasons[d] for d in shown if d in reasons}, detail=detail)
 
+    def bases(self) -> dict[str, float]:
+        """Needs-docs base rates per kind of file (a model saved before kinds: one rate for all)."""
+        return self.base_rates or {"all": self.base_rate, "code": self.base_rate, "other": self.base_rate}
+
     def stale_references(self) -> list[tuple[str, str, int]]:
         """(doc path, name, line) for each code name a doc cites that the code no longer has."""
         return list(self.stale)
@@ -261,7 +295,8 @@ class DocumentationExpert(ChangeGraphExpert):
     def model_data(self) -> dict[str, Any]:
         return {"cochange": self.cochange.to_data(), "recent": self.recent.to_data(), "graph": self.graph.to_data(keep=("defs", "names")),
                 "docs": self.docs, "doc_terms": self.doc_terms, "doc_rate": self.doc_rate,
-                "word_rate": self.word_rate, "base_rate": self.base_rate, "threshold": self.threshold,
+                "word_rate": self.word_rate, "base_rate": self.base_rate, "base_rates": self.base_rates,
+                "threshold": self.threshold,
                 "threshold_text": self.threshold_text,
                 "weights": self.weights, "stale": [list(s) for s in self.stale]}
 
@@ -275,40 +310,68 @@ class DocumentationExpert(ChangeGraphExpert):
         self.doc_rate = {k: list(v) for k, v in data.get("doc_rate", {}).items()}
         self.word_rate = {k: list(v) for k, v in data.get("word_rate", {}).items()}
         self.base_rate = float(data.get("base_rate", 0.0))
+        self.base_rates = {k: float(v) for k, v in data.get("base_rates", {}).items()}
         self.threshold = float(data.get("threshold", 0.5))
         self.threshold_text = float(data.get("threshold_text", 0.5))
-        self.weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
+        self.weights = weights if len(weights) == len(DEFAULT_WEIGHTS) + 1 else [*DEFAULT_WEIGHTS, POPULARITY_CAP]
         self.stale = [(str(a), str(b), int(c)) for a, b, c in data.get("stale", [])]
 
 
-def doc_rates(commits: Sequence[CommitRecord]) -> tuple[dict[str, list[int]], dict[str, list[int]], float]:
-    """Per code file and per message word: [code-changing commits, those that also touched a doc];
-    plus the base rate over all code-changing commits."""
+def fusion_columns(feats: Sequence[float]) -> list[float]:
+    """The learned fusion's columns: the specific channels, then popularity as one column."""
+    n = len(DEFAULT_WEIGHTS)
+    return [*feats[:n], sum(w * x for w, x in zip(TIE_WEIGHTS, feats[n:]))]
+
+
+def file_kind(path: str) -> str:
+    """"code" for source code; "other" for tests, CI and build configuration and the like."""
+    return "code" if is_code(path) else "other"
+
+
+def doc_rates(commits: Sequence[CommitRecord]) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, float]]:
+    """Per non-doc file and per message word: [commits that changed it, those that also touched a
+    doc]; plus base rates over the commits that changed code ("code"), that changed only other
+    files ("other": tests, CI, configuration), and over all ("all"). A test or config file's own
+    rate counts only the commits that changed no code, so it says whether a change to it alone
+    needs docs (a test changed with a fix inherits nothing from the fix)."""
     files: dict[str, list[int]] = {}
     words: dict[str, list[int]] = {}
-    n = docs = 0
+    seen: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
     for c in commits:
-        code = [f.path for f in c.files if is_code(f.path) and not f.status.startswith("D")]
-        if c.is_merge or not code:
+        changed = [f.path for f in c.files if not is_doc(f.path) and not f.status.startswith("D")]
+        if c.is_merge or not changed:
             continue
         hit = int(any(is_doc(f.path) for f in c.files))
-        n += 1
-        docs += hit
-        for p in code:
+        has_code = any(is_code(p) for p in changed)
+        for kind in ("all", "code" if has_code else "other"):
+            seen[kind] += 1
+            hits[kind] += hit
+        for p in changed:
+            if has_code and not is_code(p):
+                continue  # a test or config's own rate: when no code changed with it
             row = files.setdefault(p, [0, 0])
             row[0] += 1
             row[1] += hit
-        for w in set(tokens(c.message.split("\n", 1)[0])):
-            row = words.setdefault(w, [0, 0])
-            row[0] += 1
-            row[1] += hit
-    return files, words, (docs / n if n else 0.0)
+        if has_code:
+            for w in set(tokens(c.message.split("\n", 1)[0])):
+                row = words.setdefault(w, [0, 0])
+                row[0] += 1
+                row[1] += hit
+    return files, words, {k: hits[k] / n for k, n in seen.items()}
 
 
-def needs_docs(code: Sequence[str], message: str | None, files: dict[str, list[int]],
-               words: dict[str, list[int]], base: float) -> float:
-    """P(a doc changes too | these code files change [, with this message])."""
-    rates = [(files.get(p, [0, 0])[1] + SHRINK * base) / (files.get(p, [0, 0])[0] + SHRINK) for p in code]
+def needs_docs(files_changed: Sequence[str], message: str | None, files: dict[str, list[int]],
+               words: dict[str, list[int]], bases: dict[str, float]) -> float:
+    """P(a doc changes too | these files change [, with this message]): each file's own rate,
+    shrunk towards its kind's base rate; the highest wins."""
+    base = bases.get("all", 0.0)
+    rates = []
+    for p in files_changed:
+        k, n = files.get(p, [0, 0])[1], files.get(p, [0, 0])[0]
+        prior = bases.get(file_kind(p), base)
+        rates.append((k + SHRINK * prior) / (n + SHRINK))
     p = max(rates, default=base)
     if message:
         lifts = []
@@ -319,6 +382,36 @@ def needs_docs(code: Sequence[str], message: str | None, files: dict[str, list[i
         if lifts:
             p = (p + max(lifts)) / 2
     return p
+
+
+def name_words(path: str) -> frozenset[str]:
+    """Stemmed words of a file's name (a test's: of what it tests; ``__init__``/``index``: of
+    its folder)."""
+    name = test_stem(path) if is_test(path) else posixpath.basename(path).split(".", 1)[0]
+    if name.strip("_").lower() in ("init", "index", "readme", "") and "/" in path:
+        name = posixpath.basename(posixpath.dirname(path))
+    return frozenset(tokens(name.replace("-", "_"), stemming=True))
+
+
+def doc_conversions(commit: CommitRecord) -> CommitRecord:
+    """A doc deleted and one of the same folder and name added in the same commit (``x.rst`` ->
+    ``x.md``) is a rename: the new doc keeps the old one's co-change history."""
+    gone = {posixpath.splitext(f.path)[0]: f.path for f in commit.files
+            if f.status.startswith("D") and is_doc(f.path)}
+    if not gone:
+        return commit
+    files, used = [], set()
+    for f in commit.files:
+        old = gone.get(posixpath.splitext(f.path)[0])
+        if f.status.startswith("A") and is_doc(f.path) and old and old not in used:
+            used.add(old)
+            files.append(FileChange(path=f.path, status="R", old_path=old, insertions=f.insertions,
+                                    deletions=f.deletions))
+        else:
+            files.append(f)
+    if not used:
+        return commit
+    return msgspec.structs.replace(commit, files=[f for f in files if f.path not in used])
 
 
 def best_threshold(gate: Sequence[tuple[float, bool]], base: float) -> float:

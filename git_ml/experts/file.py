@@ -472,6 +472,8 @@ class FileExpert(Expert):
 
     def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
                new_sessions: Sequence[SessionRecord] = ()) -> None:
+        """Add the new records to the statistics (equal to a rebuild); the tuned weights and
+        calibration stay those of the last :meth:`fit` (re-tuning rebuilds the inner index)."""
         index = self.index
         index.ingest(learnable(new_commits), new_sessions)
         index.index_content(data.snapshot)

@@ -8,7 +8,16 @@ tracked records whenever it is missing, corrupt or stale.
 
 ``update`` learns the records captured since the last training (the post-commit worker calls
 it); a small state file lists the record ids already learned, and a lock keeps two workers from
-updating at once.
+updating at once. An expert type whose file is missing or unreadable is trained from scratch by
+the next ``update`` (that type only).
+
+``update`` and ``train_all`` over the same records give the same models, with one exception: the
+FileExpert's fusion weights, calibration curve and tuning report (``weights``, ``tuning``, and
+the MicroExpert's ``calibration_curve``) stay those of the last full training, because tuning
+them rebuilds the index on an inner split (seconds to minutes, too slow for every commit); its
+statistics index is brought up to date and equals a build from scratch. The other experts
+re-learn their fusion weights from all records on every update (tests/test_registry.py checks
+both).
 """
 
 from __future__ import annotations
@@ -258,20 +267,33 @@ def update(layout: Layout, store: Store, *, timeout: float = 5.0) -> list[str]:
             lock.release()
             return [m.expert_type for m in train_all(layout, store)]
         data = training_data(layout, store)
-        old_c, old_s = set(seen.commits), set(seen.sessions)
-        new_commits: list[CommitRecord] = [c for c in data.commits if c.id not in old_c]
-        new_sessions: list[SessionRecord] = [s for s in data.sessions if s.id not in old_s]
-        if not new_commits and not new_sessions:
-            return []
-        done = []
-        for t, expert in _load(layout, saved, store, lock=False).items():
-            expert.update(data, new_commits, new_sessions)
-            save(layout, expert, keep_history=False)
-            done.append(t)
-        _save_seen(layout, data)
-        if data.snapshot is not None:
-            data.snapshot.close()
-        return done
+        try:
+            return _update_locked(layout, store, seen, data)
+        finally:
+            if data.snapshot is not None:
+                data.snapshot.close()
     finally:
         if lock.is_locked:
             lock.release()
+
+
+def _update_locked(layout: Layout, store: Store, seen: _Seen, data: TrainingData) -> list[str]:
+    """Update the loadable experts with the new records; train any expert type whose file is
+    missing or unreadable from scratch (only that type), so a deleted model heals itself."""
+    old_c, old_s = set(seen.commits), set(seen.sessions)
+    new_commits: list[CommitRecord] = [c for c in data.commits if c.id not in old_c]
+    new_sessions: list[SessionRecord] = [s for s in data.sessions if s.id not in old_s]
+    loaded = _load(layout, EXPERT_TYPES, store, lock=False)
+    broken = [t for t in available() if t not in loaded]
+    done = []
+    for t in broken:
+        save(layout, _fit_one(layout, t, data), keep_history=False)
+        done.append(t)
+    if new_commits or new_sessions:
+        for t, expert in loaded.items():
+            expert.update(data, new_commits, new_sessions)
+            save(layout, expert, keep_history=False)
+            done.append(t)
+    if done:
+        _save_seen(layout, data)
+    return done

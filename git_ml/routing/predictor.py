@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +21,7 @@ from git_ml.routing.router import route
 from git_ml.routing.vote import aggregate, weight_from_metrics
 from git_ml.store import Store
 
+EXPERT_NAMES = ("file", "test", "error", "doc", "refactor")  # the domain experts a query can name
 MAX_EPISODES = 50  # newest episode experts that vote on file queries
 EPISODE_WEIGHT = 0.5  # one session is weaker evidence than a whole history
 _REFACTOR_KIND = re.compile(r"\b(renam|mov|extract|inlin|signature|split)\w*", re.I)
@@ -35,26 +36,70 @@ class _BatchLine(msgspec.Struct):
     expert: str | list[str] | None = None
 
 
+def _git(layout: Layout, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=layout.worktree,
+                          capture_output=True, check=False)
+
+
 def _git_files(layout: Layout, args: list[str], what: str) -> list[str]:
-    out = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=layout.worktree,
-                         capture_output=True, check=False)
+    out = _git(layout, args)
     if out.returncode != 0:
-        raise GitMLError(f"{what}: {out.stderr.decode(errors='replace').strip().splitlines()[-1:] or ['git failed']}"[:300])
+        lines = out.stderr.decode(errors="replace").strip().splitlines()
+        why = lines[-1].removeprefix("fatal: ").strip() if lines else "git failed"
+        raise GitMLError(f"{what} ({why})"[:300])
     return [p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def staged_files(layout: Layout) -> list[str]:
     """Files in the index that differ from HEAD (added, modified, renamed; not deleted)."""
-    return _git_files(layout, ["diff", "--cached", "--name-only", "-z", "--diff-filter=d"],
-                      "cannot read the staged changes")
+    files = _git_files(layout, ["diff", "--cached", "--name-only", "-z", "--diff-filter=d"],
+                       "cannot read the staged changes")
+    if not files:
+        raise GitMLError("nothing is staged (git add some changes, or use --files / --range)")
+    return files
 
 
 def range_files(layout: Layout, rev_range: str) -> list[str]:
     """Files changed in ``A..B`` (or ``A...B``)."""
-    if rev_range.startswith("-"):
-        raise GitMLError(f"--range {rev_range!r} is not a revision range (expected A..B)")
-    return _git_files(layout, ["diff", "--name-only", "-z", "--diff-filter=d", rev_range, "--"],
-                      f"--range {rev_range!r} is not a valid range in this repository")
+    if rev_range.startswith("-") or ".." not in rev_range:
+        raise GitMLError(f"--range {rev_range!r} is not a revision range (expected A..B, e.g. main..HEAD)")
+    files = _git_files(layout, ["diff", "--name-only", "-z", "--diff-filter=d", rev_range, "--"],
+                       f"--range {rev_range!r} is not a valid range in this repository")
+    if not files:
+        raise GitMLError(f"the range {rev_range} has no changes")
+    return files
+
+
+def resolve_files(layout: Layout, files: Sequence[str], cwd: Path | None,
+                  note: Callable[[str], None]) -> list[str]:
+    """Repository paths for ``--files``: relative to ``cwd`` first, then to the repository root
+    (so ``types.py`` from ``src/click`` is ``src/click/types.py``). A path found neither on disk
+    nor in the history is kept as given (cwd-relative) with a note."""
+    root = layout.worktree.resolve()
+    here = (cwd or root).resolve()
+    out = []
+    for f in files:
+        candidates = []
+        try:
+            rel = (here / f).resolve().relative_to(root).as_posix()
+            candidates.append(rel)
+        except ValueError:
+            pass
+        if f not in candidates and not Path(f).is_absolute():
+            candidates.append(Path(f).as_posix())
+        found = next((c for c in candidates if (root / c).exists()), None)
+        if found is None:
+            found = next((c for c in candidates if _in_history(layout, c)), None)
+        if found is None:
+            found = candidates[0] if candidates else f
+            note(f"{f}: not in the repository nor in its history")
+        out.append(found)
+    return out
+
+
+def _in_history(layout: Layout, path: str) -> bool:
+    out = _git(layout, ["log", "-1", "--all", "--format=%H", "--", path])
+    return out.returncode == 0 and bool(out.stdout.strip())
 
 
 def refactor_kind(text: str | None) -> str | None:
@@ -104,14 +149,27 @@ class Predictor:
             return None
 
     def predict(self, query: str | None = None, *, experts: Sequence[str] = (), files: Sequence[str] = (),
-                staged: bool = False, rev_range: str | None = None, top: int = 10) -> AggregatedPrediction:
-        """Route, ask and vote. Raises GitMLError when no asked expert is trained."""
-        changed = list(files)
+                staged: bool = False, rev_range: str | None = None, top: int = 10, cwd: Path | None = None,
+                note: Callable[[str], None] | None = None) -> AggregatedPrediction:
+        """Route, ask and vote. ``files`` are relative to ``cwd`` (else the repository root);
+        ``note`` hears what the answer lacks (an unknown path, a missing expert). Raises
+        GitMLError on empty input, an unknown expert, or when no asked expert is trained."""
+        note = note or (lambda _msg: None)
+        unknown = [e for e in experts if e not in EXPERT_NAMES]
+        if unknown:
+            raise GitMLError(f"unknown expert {', '.join(map(repr, unknown))} (valid: {', '.join(EXPERT_NAMES)})")
+        if query is not None and not query.strip():
+            query = None
+            if not files and not staged and not rev_range:
+                raise GitMLError("the query is empty (give words, --files, --staged or --range)")
+        changed = resolve_files(self.layout, files, cwd, note)
         if staged:
             changed += staged_files(self.layout)
         if rev_range:
             changed += range_files(self.layout, rev_range)
         changed = list(dict.fromkeys(changed))
+        if query is None and not changed:
+            raise GitMLError("nothing to predict from: give a query, --files, --staged or --range")
         plan = route(query, changed, experts)
         q = Query(text=query, files=changed, refactor_type=refactor_kind(query))
         predictions: list[ExpertPrediction] = []
@@ -134,6 +192,9 @@ class Predictor:
                     weights[pred.expert_id] = EPISODE_WEIGHT * weight_from_metrics(episode.metrics)
         if not predictions and len(missing) == len(plan.experts):
             raise GitMLError(f"no trained expert among {', '.join(plan.experts)}: run `git ml train`")
+        for t in missing:
+            note(f"the {t} expert is missing or unreadable: answered without it "
+                 "(the next commit rebuilds it, or run `git ml train`)")
         return aggregate(predictions, weights, top=top, intent=plan.intent)
 
     def predict_batch(self, source: Path | IO[bytes], *, top: int = 10) -> Iterator[str]:

@@ -1,10 +1,16 @@
 """Confidence-weighted voting of expert predictions, with a disagreement score.
 
-An item's rank score is the sum over experts of ``weight * confidence``; its reported confidence
-is the noisy-OR of the voters' confidences (one voter: its own calibrated confidence; agreeing
-voters raise it). Disagreement is 1 minus the mean pairwise *average overlap* of the experts'
-top-k lists (the share of shared items at each depth 1..k, averaged), so partly agreeing experts
-score in between, never a jump to 1.0.
+An item's confidence is the noisy-OR of its voters' confidences (one voter: its own calibrated
+confidence; agreeing voters raise it). Items are ranked by that confidence, ties broken by the
+weighted vote ``sum(weight * confidence)``, so the shown confidence never rises down the list.
+
+Disagreement is 1 minus the mean pairwise *average overlap* of the experts' top-k lists (the
+share of shared items at each depth 1..k, averaged), so partly agreeing experts score in between.
+It is computed only among experts that answer the same question, i.e. rank the same *kind* of
+item: source files (file, episode, error, refactor experts), tests (test expert) or docs (doc
+expert). For a changed-files query the test, doc and file experts answer different questions and
+their lists never overlap; comparing them would report disagreement where there is none. The
+score is the mean over kinds with two or more voting experts (0.0 when no kind has two).
 """
 
 from __future__ import annotations
@@ -36,12 +42,26 @@ def average_overlap(a: Sequence[str], b: Sequence[str], depth: int = DEPTH) -> f
     return total / d_max
 
 
+_KIND = {"test": "tests", "doc": "docs"}  # every other expert type ranks source files
+
+
+def item_kind(expert_type: str) -> str:
+    """What an expert's list ranks: "tests", "docs" or "files"."""
+    return _KIND.get(expert_type, "files")
+
+
 def disagreement(predictions: Sequence[ExpertPrediction], depth: int = DEPTH) -> float:
-    lists = [[item for item, _ in p.items[:depth]] for p in predictions if p.items]
-    if len(lists) < 2:
-        return 0.0
-    pairs = list(combinations(lists, 2))
-    return round(1.0 - sum(average_overlap(a, b, depth) for a, b in pairs) / len(pairs), 4)
+    """Mean over item kinds of 1 - mean pairwise average overlap of the lists of that kind."""
+    by_kind: dict[str, list[list[str]]] = defaultdict(list)
+    for p in predictions:
+        if p.items:
+            by_kind[item_kind(p.expert_type)].append([item for item, _ in p.items[:depth]])
+    scores = []
+    for lists in by_kind.values():
+        if len(lists) >= 2:
+            pairs = list(combinations(lists, 2))
+            scores.append(1.0 - sum(average_overlap(a, b, depth) for a, b in pairs) / len(pairs))
+    return round(sum(scores) / len(scores), 4) if scores else 0.0
 
 
 def item_detail(predictions: Sequence[ExpertPrediction], item: str) -> dict:
@@ -70,8 +90,9 @@ def aggregate(predictions: Sequence[ExpertPrediction], weights: Mapping[str, flo
             miss[item] *= 1.0 - c
             if p.expert_id not in voters[item]:
                 voters[item].append(p.expert_id)
-    ranked = sorted(score, key=lambda i: (-score[i], i))[:top]
-    items = [PredictedItem(item=i, confidence=round(1.0 - miss[i], 4), experts=voters[i],
+    conf = {i: round(1.0 - miss[i], 4) for i in score}
+    ranked = sorted(score, key=lambda i: (-conf[i], -score[i], i))[:top]
+    items = [PredictedItem(item=i, confidence=conf[i], experts=voters[i],
                            detail=item_detail(predictions, i)) for i in ranked]
     dis = disagreement(predictions)
     head = [it.confidence for it in items[:3]]

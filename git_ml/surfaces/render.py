@@ -23,12 +23,21 @@ def render_prediction(answer: AggregatedPrediction, console: Any) -> None:
     table.add_column("#", justify="right", style="dim")
     table.add_column("item", overflow="fold")
     table.add_column("confidence", justify="right")
-    table.add_column("experts", style="dim")
+    table.add_column("experts", style="dim", overflow="fold")
     for n, item in enumerate(answer.items, 1):
-        table.add_row(str(n), escape(_where(item.item, item.detail)), f"{item.confidence:.2f}", ", ".join(item.experts))
+        table.add_row(str(n), escape(_where(item.item, item.detail)), f"{item.confidence:.2f}",
+                      ", ".join(short_expert(e) for e in item.experts))
     console.print(table)
-    console.print(f"[dim]experts: {', '.join(answer.contributing_experts)} · disagreement "
+    console.print(f"[dim]experts: {', '.join(short_expert(e) for e in answer.contributing_experts)} · disagreement "
                   f"{answer.disagreement_score:.2f} · confidence {answer.confidence:.2f}[/dim]")
+
+
+def short_expert(expert_id: str) -> str:
+    """``file_expert`` -> ``file``; ``episode_<session uuid>`` -> ``episode 1a2b3c4d`` (whole
+    ids are in the JSON output)."""
+    if expert_id.startswith("episode_"):
+        return f"episode {expert_id.removeprefix('episode_')[:8]}"
+    return expert_id.removesuffix("_expert")
 
 
 def _where(item: str, detail: dict) -> str:

@@ -39,11 +39,11 @@ DEFAULT_WEIGHTS = (4.0, 2.0, 2.0, 0.25, 1.0, 1.0, 0.25, 0.1)  # set on two proje
 TEST_PENALTY = 0.3  # a test file is rarely where the fault is
 MIN_LEARN = 8  # past session errors with a fix needed before weights are learned
 FRAME_DECAY = 0.6  # each frame further out from the innermost counts this much less
-MIN_LITERAL = 8
-MAX_SPANS = 3
-CALLEE_FRAMES = 2
+MIN_LITERAL = 8  # fixed characters a literal needs before it can match an error text
+MAX_SPANS = 3  # line ranges reported per file
+CALLEE_FRAMES = 2  # innermost project frames whose callees are suspects
 CALLEE_HOPS = 1  # direct callees only: two hops spread the channel too thin on the mutation benchmark
-OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames  # innermost project frames whose callees are suspects  # line ranges reported per file  # fixed characters a literal needs before it can match an error text
+OFF_TRACE = 0.25  # weight of a literal match away from a trace's project frames
 
 # -- frame formats ----------------------------------------------------------------------------
 _PY_NATIVE = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?', re.M)

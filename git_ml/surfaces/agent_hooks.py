@@ -88,32 +88,30 @@ def session_end(args: Sequence[str]) -> int:
     return 0
 
 
-def session_start(args: Sequence[str]) -> int:
-    """Mark the session active (for commit stamping) and let the worker sweep missed sessions."""
+def _mark_active(args: Sequence[str]):
+    """Mark the payload's session active; its layout, or None when there is nothing to mark."""
     from git_ml.capture.sessions import mark_active
 
-    agent = _agent(args)
     data = _payload()
     sid = _field(data, "session_id", "sessionId")
     layout = _layout(data)
     if layout is None or not sid:
-        return 0
-    mark_active(layout, agent, sid, _field(data, "transcript_path", "transcriptPath") or None)
-    _kick_sweep(layout)
+        return None
+    mark_active(layout, _agent(args), sid, _field(data, "transcript_path", "transcriptPath") or None)
+    return layout
+
+
+def session_start(args: Sequence[str]) -> int:
+    """Mark the session active (for commit stamping) and let the worker sweep missed sessions."""
+    layout = _mark_active(args)
+    if layout is not None:
+        _kick_sweep(layout)
     return 0
 
 
 def prompt_submit(args: Sequence[str]) -> int:
     """Touch the session's active marker (a resumed session may have had no SessionStart here)."""
-    from git_ml.capture.sessions import mark_active
-
-    agent = _agent(args)
-    data = _payload()
-    sid = _field(data, "session_id", "sessionId")
-    layout = _layout(data)
-    if layout is None or not sid:
-        return 0
-    mark_active(layout, agent, sid, _field(data, "transcript_path", "transcriptPath") or None)
+    _mark_active(args)
     return 0
 
 

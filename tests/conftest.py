@@ -75,3 +75,18 @@ def run_gitml(cwd: Path, *args: str, input: bytes | None = None, env: dict | Non
     """Run `git ml ...` as a user would (a new process through git's subcommand dispatch)."""
     return subprocess.run(["git", "ml", *args], cwd=cwd, capture_output=True, input=input,
                           env=env, timeout=timeout)
+
+
+@pytest.fixture
+def gm(repo):
+    """The layout and store of ``repo`` after `git ml init --no-hooks` minus training: layout
+    created, history backfilled."""
+    from git_ml.capture.backfill import backfill
+    from git_ml.layout import find_layout
+    from git_ml.store import Store
+
+    layout = find_layout(repo)
+    layout.create()
+    store = Store(layout)
+    backfill(layout, store)
+    return layout, store

@@ -13,9 +13,6 @@ import pytest
 
 from agent_transcripts import Claude
 from conftest import ROOT
-from git_ml.capture.backfill import backfill
-from git_ml.layout import find_layout
-from git_ml.store import Store
 
 DIRECT = "import sys; from git_ml.surfaces.agent_hooks import run; sys.exit(run(sys.argv[1], sys.argv[2:]))"
 CLAUDE_BUDGET = 1.5  # seconds Claude Code gives all SessionEnd hooks together
@@ -31,15 +28,6 @@ def hook(cwd, name, payload: bytes | None, *extra: str, env: dict | None = None,
         argv = [sys.executable, *flags, "-c", DIRECT, name, *extra]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(argv, cwd=cwd, input=payload, capture_output=True, env=full_env, timeout=60)
-
-
-@pytest.fixture
-def gm(repo):
-    layout = find_layout(repo)
-    layout.create()
-    store = Store(layout)
-    backfill(layout, store)
-    return layout, store
 
 
 def payload(layout, sid="hook-1", transcript=None, event="SessionEnd", **kw) -> bytes:

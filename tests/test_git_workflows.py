@@ -52,7 +52,8 @@ def _init(repo: Path) -> None:
     assert "git hooks installed" in out.stdout.decode()
 
 
-def test_two_clones_everyday_git(tmp_path, on_path):
+def _two_clones(tmp_path):
+    """A local bare remote with one commit and two clones of it, git-ml initialised in both."""
     remote = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     a, b = tmp_path / "a", tmp_path / "b"
@@ -64,6 +65,11 @@ def test_two_clones_everyday_git(tmp_path, on_path):
     git(tmp_path, "clone", "-q", str(remote), str(b))
     _init(a)
     _init(b)
+    return remote, a, b
+
+
+def test_two_clones_everyday_git(tmp_path, on_path):
+    remote, a, b = _two_clones(tmp_path)
 
     # --- branch switches: each commit is recorded with the branch it was made on ------------
     _run(a, "checkout", "-q", "-b", "feature")
@@ -185,17 +191,7 @@ def test_plain_pull_brings_teammates_records(tmp_path, on_path, monkeypatch):
     """post-merge after `git pull` starts the worker, which imports the writer refs the pull
     fetched (`git ml init` added the refspec): no `git ml sync` needed on the receiving side."""
     monkeypatch.setenv("GIT_ML_NO_DETACH", "1")  # the worker runs inside the hook: deterministic
-    remote = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    a, b = tmp_path / "a", tmp_path / "b"
-    git(tmp_path, "clone", "-q", str(remote), str(a))
-    (a / "README.md").write_text("# project\n")
-    git(a, "add", "README.md")
-    git(a, "commit", "-q", "-m", "Initial commit")
-    git(a, "push", "-q", "-u", "origin", "main")
-    git(tmp_path, "clone", "-q", str(remote), str(b))
-    _init(a)
-    _init(b)
+    remote, a, b = _two_clones(tmp_path)
     shared = _commit(a, "src/shared.py", "x = 1\n", "Shared work")
     out = run_gitml(a, "sync")
     assert out.returncode == 0, out.stderr.decode()

@@ -26,21 +26,11 @@ from git_ml.capture.sessions import (
     mark_ended,
     sweep,
 )
-from git_ml.layout import GitMLError, find_layout
+from git_ml.layout import GitMLError
 from git_ml.records import MicroExpert
-from git_ml.store import Store
 
 START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
 FAKE_KEY = "sk-ant-api03-" + "Q7vN2xK5mP7rT1wY4bC6dF9gH0jL3nQ8sV8uX2zA5eI7"
-
-
-@pytest.fixture
-def gm(repo):
-    layout = find_layout(repo)
-    layout.create()
-    store = Store(layout)
-    backfill(layout, store)
-    return layout, store
 
 
 def claude_session(repo: Path, sid: str = "s-1", prompt: str = "Fix the parser", **kw) -> Claude:

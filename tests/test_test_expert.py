@@ -179,3 +179,13 @@ def test_a_change_deep_below_the_public_api_reaches_the_tests_of_that_api():
     assert pred.metadata["changed_names"] == ["module:src/io/utils.py"]
     assert pred.metadata["reasons"]["tests/test_deprecated.py"]["changed"] == 1.0
     assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})
+
+
+def test_a_test_folder_named_after_the_module_counts_as_its_namesake():
+    from git_ml.experts.changes import naming_score
+
+    assert naming_score("src/click/utils.py", "tests/test_utils.py") == 1.0
+    assert naming_score("src/click/utils.py", "tests/test_utils/test_echo.py") == 0.8
+    assert naming_score("src/click/utils.py", "tests/utils/test_echo.py") == 0.8
+    assert naming_score("src/click/core.py", "tests/test_utils/test_echo.py") == 0.0
+    assert naming_score("src/tests.py", "tests/test_other.py") < 0.8  # the top tests/ folder names nothing

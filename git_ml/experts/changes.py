@@ -103,13 +103,16 @@ def test_stem(path: str) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def naming_score(source: str, test: str) -> float:
-    """1 when ``test`` is named after ``source`` (``core.py`` ~ ``test_core.py``), partial for a
-    shared word, 0 otherwise."""
+    """1 when ``test`` is named after ``source`` (``core.py`` ~ ``test_core.py``), 0.8 when it
+    sits in a test folder named after it, partial for a shared word, 0 otherwise."""
     s, t = stem(source), test_stem(test)
     if not s or not t:
         return 0.0
     if s == t:
         return 1.0
+    # A test folder named after the module (``utils.py`` ~ ``tests/test_utils/test_echo.py``).
+    if any(test_stem(d) == s for d in posixpath.dirname(test).split("/")[1:]):
+        return 0.8
     if s.strip("_") and (s.strip("_") in t.split("_") or t in s.split("_")):
         return 0.6
     words = path_words(source) & path_words(test)

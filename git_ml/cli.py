@@ -92,7 +92,7 @@ def backfill(
 
 @app.command()
 def train(
-    expert: Annotated[list[ExpertName], typer.Option("--expert", help="Only these experts.")] = [],
+    expert: Annotated[list[ExpertName], typer.Option("--expert", "-e", help="Only these experts.")] = [],
 ) -> None:
     """Train the domain experts from scratch on tracked data and git history."""
     trained = api.train(Path.cwd(), experts=[e.value for e in expert] or None)

@@ -21,6 +21,14 @@ def test_intents_from_wording():
     assert classify_intent("   ") == "implement_feature"
 
 
+def test_bug_reports_that_name_no_bug_are_fixes():
+    assert classify_intent("progress bar does not render correctly in narrow terminals") == "fix_bug"
+    assert classify_intent("bash shell completion breaks on paths with spaces") == "fix_bug"
+    assert classify_intent("prompt with hide_input=True still echoes") == "fix_bug"
+    assert classify_intent("echo prints bytes wrongly on windows") == "fix_bug"
+    assert classify_intent("support colors in the pager") == "implement_feature"
+
+
 def test_the_earliest_cue_states_the_intent():
     assert classify_intent("fix the transcript parser when one message is split over lines") == "fix_bug"
     assert classify_intent("split the parser module and fix its imports") == "refactor"

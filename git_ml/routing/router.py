@@ -33,7 +33,9 @@ _WORDS = {
     "add_tests": re.compile(r"\b(tests?|testing|unit ?tests?|pytest|coverage|flaky)\b", re.I),
     "update_docs": re.compile(r"\b(docs?|document\w*|readme|changelog|docstrings?|tutorial)\b", re.I),
     "refactor": re.compile(r"\b(refactor\w*|renam\w*|move|moving|extract\w*|split|inline|reorgani[sz]\w*)\b", re.I),
-    "fix_bug": re.compile(r"\b(fix\w*|bugs?|broken|crash\w*|regression|wrong|fails?|failing)\b", re.I),
+    # A bug report often names no bug: "X does not render", "Y breaks Z", "still echoes".
+    "fix_bug": re.compile(r"\b(fix\w*|bugs?|broken|breaks?|crash\w*|regression|wrong\w*|incorrect\w*|"
+                          r"fails?|failing|does ?n[o']t|doesn't|not working|still|hangs?|leaks?)\b", re.I),
 }
 
 

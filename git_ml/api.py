@@ -7,7 +7,7 @@ Every function takes the path of a directory inside a repository and raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -120,13 +120,18 @@ def predict(
     staged: bool = False,
     rev_range: str | None = None,
     top: int = 10,
+    note: Callable[[str], None] | None = None,
 ) -> AggregatedPrediction:
-    """Ask the experts (chosen by ``experts`` or by the query's intent) and return their vote."""
+    """Ask the experts (chosen by ``experts`` or by the query's intent) and return their vote.
+
+    ``files`` are read relative to ``cwd`` (as a shell user in ``cwd`` means them), else to the
+    repository root; ``note`` receives one line about each file that is in neither."""
     layout, store = open_store(cwd)
     from git_ml.routing.predictor import Predictor
 
     return Predictor.load(layout, store).predict(
-        query, experts=experts, files=files, staged=staged, rev_range=rev_range, top=top)
+        query, experts=experts, files=files, staged=staged, rev_range=rev_range, top=top,
+        cwd=Path(cwd), note=note)
 
 
 def predict_batch(cwd: Path | str, source: Path | IO[bytes], *, top: int = 10) -> Iterator[str]:

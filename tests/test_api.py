@@ -2,7 +2,7 @@
 
 from git_ml import api
 
-from conftest import commit_file
+from conftest import commit_file, git
 
 
 def test_init_trains_then_a_second_init_only_adds_what_is_new(repo):
@@ -23,3 +23,19 @@ def test_a_long_history_trains_in_the_background(repo, monkeypatch):
     assert report.trained == [] and any("in the background" in n for n in report.notes)
     layout, _ = api.open_store(repo)
     assert layout.domain_expert_file("file").exists()  # the background training saved it
+
+
+def test_predict_reads_files_relative_to_the_directory_it_is_given(repo):
+    commit_file(repo, "src/auth.py", "def login(user, password):\n    return True\n", "Add login")
+    commit_file(repo, "src/session.py", "def start():\n    pass\n", "Add session")
+    for n in range(3):  # auth.py and session.py change together
+        (repo / "src" / "session.py").write_text(f"def start():\n    return {n}\n")
+        git(repo, "add", "src/session.py")
+        commit_file(repo, "src/auth.py", f"def login(user, password):\n    return {n}\n", f"Login fix {n}")
+    api.init(repo, hooks=False)
+    notes: list[str] = []
+    from_src = api.predict(repo / "src", files=["auth.py"], experts=["refactor"], note=notes.append)
+    from_root = api.predict(repo, files=["src/auth.py"], experts=["refactor"], note=notes.append)
+    assert notes == []
+    assert [i.item for i in from_src.items] == [i.item for i in from_root.items]
+    assert "src/session.py" in [i.item for i in from_src.items]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_ml.layout import GitMLError
-from git_ml.routing.predictor import EXPERT_NAMES, Predictor
+from git_ml.routing.predictor import EXPERT_NAMES
 FORMATS = ("text", "json")
 
 
@@ -43,10 +43,9 @@ def run_predict(
         return
     if query is None and not files and not staged and not rev_range:
         raise GitMLError("give a query, --files, --staged or --range (see git ml predict -h)")
-    layout, store = api.open_store(Path.cwd())
-    answer = Predictor.load(layout, store).predict(
-        query, experts=list(experts), files=list(files), staged=staged, rev_range=rev_range, top=top,
-        cwd=Path.cwd(), note=lambda msg: print(f"git-ml: note: {msg}", file=sys.stderr))
+    answer = api.predict(Path.cwd(), query, experts=list(experts), files=list(files), staged=staged,
+                         rev_range=rev_range, top=top,
+                         note=lambda msg: print(f"git-ml: note: {msg}", file=sys.stderr))
     if fmt == "json":
         sys.stdout.write(msgspec.json.encode(answer).decode() + "\n")
     else:

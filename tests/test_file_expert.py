@@ -116,6 +116,31 @@ def test_weights_are_tuned_on_an_inner_split(repo):
     assert set(expert.weights) == set(DEFAULT_WEIGHTS)
 
 
+@pytest.mark.parametrize("k", [2, 9])
+def test_a_tuned_expert_updated_equals_one_tuned_from_scratch(repo, tmp_path, k):
+    # 131 commits: the tuning window is 128. Two new commits stay inside it (the update only adds
+    # to the statistics); nine cross it (the update re-tunes), and either way nothing differs.
+    for n in range(130):
+        name = ["alpha", "beta", "gamma"][n % 3]
+        commit_file(repo, f"src/{name}.py", f"def {name}_{n}(): pass\n", f"Improve {name} handling step {n}")
+    commits = history(repo)
+    scratch = FileExpert(index_path=tmp_path / "scratch.sqlite")
+    scratch.fit(TrainingData(commits=commits, snapshot=Snapshot(repo, commits[-1].hash)))
+    older = FileExpert(index_path=tmp_path / "older.sqlite")
+    older.fit(TrainingData(commits=commits[:-k], snapshot=Snapshot(repo, commits[-k - 1].hash)))
+    retuned = older.tuning["window"] != scratch.tuning["window"]
+    assert retuned == (k == 9)
+    older.close()
+    incremental = FileExpert.from_micro(older.to_micro())  # as the post-commit worker loads it
+    incremental.index_path = tmp_path / "older.sqlite"
+    incremental.update(TrainingData(commits=commits, snapshot=Snapshot(repo, commits[-1].hash)), commits[-k:])
+    assert incremental.weights == scratch.weights and incremental.tuning == scratch.tuning
+    assert incremental.calibration_curve == scratch.calibration_curve
+    assert incremental.index.dump() == scratch.index.dump()
+    q = Query(text="gamma handling")
+    assert incremental.predict(q).items == scratch.predict(q).items
+
+
 def test_index_rebuilt_when_missing_corrupt_or_stale(repo, tmp_path):
     build_history(repo)
     path = tmp_path / "file_expert.sqlite"

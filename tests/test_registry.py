@@ -116,7 +116,7 @@ def test_update_retrains_a_deleted_or_corrupt_expert_alone(repo):
     assert registry.update(layout, store) == []
 
 
-def test_update_and_train_give_the_same_models_but_the_file_experts_tuned_weights(repo):
+def test_update_and_train_give_the_same_models(repo):
     layout, store = setup(repo)
     for n in range(4):
         commit_file(repo, f"src/mod{n}.py", f"def f{n}(): pass\n", f"Add module {n} with feature {n}")
@@ -133,9 +133,8 @@ def test_update_and_train_give_the_same_models_but_the_file_experts_tuned_weight
     scratch = {t: registry.read_micro(layout.domain_expert_file(t)) for t in registry.available()}
     for t, micro in incremental.items():
         a, b = dict(micro.model_data), dict(scratch[t].model_data)
-        if t == "file":  # kept from the last `git ml train` (tuning rebuilds the index: too slow per commit)
-            for key in ("weights", "tuning", "fingerprint"):
-                a.pop(key), b.pop(key)
+        if t == "file":  # a fresh random stamp of the index file each time it is written
+            a.pop("fingerprint"), b.pop("fingerprint")
         assert a == b, t
         assert micro.trained_on_commits == scratch[t].trained_on_commits
     assert registry.load(layout, ["file"], store)["file"].index.dump() == index_after_update

@@ -10,6 +10,7 @@ Channels, each a score per candidate file, normalised by its best candidate:
 * ``recency``  exponentially decayed change count (time measured in commits);
 * ``freq``     log change count;
 * ``cochange`` association with the seed files (confidence of ``seed => file``);
+* ``cochange_recent`` the same with every co-change decayed with its age (in commits);
 * ``prf``      co-change propagated from the top candidates of a fixed base fusion.
 
 The fused score is a weighted sum; the weights are learned per repository by coordinate ascent
@@ -35,9 +36,10 @@ from git_ml.experts.base import Expert, Query, TrainingData
 from git_ml.experts.text import match_expression, path_tokens, tokens
 from git_ml.records import CommitRecord, ExpertPrediction, SessionRecord
 
-FEATURES = ("hist", "knn", "knn_wide", "knn_recent", "content", "path", "recency", "freq", "cochange", "prf")
+FEATURES = ("hist", "knn", "knn_wide", "knn_recent", "content", "path", "recency", "freq", "cochange",
+            "cochange_recent", "prf")
 DEFAULT_WEIGHTS = {"hist": 1.0, "knn": 1.0, "knn_wide": 0.0, "knn_recent": 0.0, "content": 1.0, "path": 0.0,
-                   "recency": 0.0, "freq": 0.0, "cochange": 1.0, "prf": 0.0}
+                   "recency": 0.0, "freq": 0.0, "cochange": 1.0, "cochange_recent": 0.0, "prf": 0.0}
 MAX_COMMIT_FILES = 30  # bigger commits (mass renames, reformatting) say little about one file
 TAU = 200.0  # decay time scale of the recency prior, in commits
 KNN = 20  # neighbour commits that vote
@@ -48,7 +50,7 @@ MAX_DF = 0.5  # query words in more of a table's rows are skipped (their BM25 id
 POOL = 150  # candidates taken from each text channel
 PRF_TOP = 3  # top candidates whose co-change is propagated
 MAX_TEXT = 200_000  # characters of one file indexed as content
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 HIST_PATH_REPEAT = 3  # path tokens weigh in a file's history document as in the bench anchor
 SESSION_ROWIDS = 1 << 40  # session rows in ``commits`` sit above every commit's sequence number
 
@@ -56,7 +58,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, alive INTEGER NOT NULL,
     n INTEGER NOT NULL, decay REAL NOT NULL, stamp INTEGER NOT NULL, blob TEXT);
-CREATE TABLE IF NOT EXISTS cochange(a INTEGER, b INTEGER, n INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cochange(a INTEGER, b INTEGER, n INTEGER NOT NULL, decay REAL NOT NULL,
+    stamp INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen(hash TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS hist USING fts5(ptoks, body);
 CREATE VIRTUAL TABLE IF NOT EXISTS content USING fts5(ptoks, body);
@@ -95,6 +98,7 @@ class FileIndex:
         self.con.execute("PRAGMA synchronous=NORMAL")
         self._paths: dict[int, list] | None = None  # id -> [path, alive, n, decay, stamp, blob]
         self._df: dict[str, dict[str, int]] = {}  # table -> word -> rows holding it (until a write)
+        self._has_pairs = False  # whether ``cochange`` has rows (else no pair needs looking up)
 
     @classmethod
     def open_existing(cls, path: Path, fingerprint: str) -> "FileIndex":
@@ -154,8 +158,9 @@ class FileIndex:
         next_id = max(paths, default=0) + 1
         seq = self.seq
         seen = {h for (h,) in self.con.execute("SELECT hash FROM seen")} if commits else set()
+        self._has_pairs = self.con.execute("SELECT 1 FROM cochange LIMIT 1").fetchone() is not None
         hist_add: dict[int, list[str]] = defaultdict(list)
-        co_add: dict[tuple[int, int], int] = defaultdict(int)
+        co_add: dict[tuple[int, int], list] = {}  # (a, b), a < b -> [added count, decay, stamp]
         touched: set[int] = set()
         renamed: set[int] = set()
         commit_rows: list[tuple[int, str, str]] = []
@@ -198,10 +203,15 @@ class FileIndex:
                 row[4] = seq
                 hist_add[pid].extend(words)
                 touched.add(pid)
-            for a in ids:
-                for b in ids:
-                    if a != b:
-                        co_add[(a, b)] += 1
+            for i, a in enumerate(ids):
+                for b in ids[i + 1:]:
+                    key = (a, b) if a < b else (b, a)
+                    st = co_add.get(key)
+                    if st is None:
+                        st = co_add[key] = [0, *self._pair_decay(key)]
+                    st[0] += 1
+                    st[1] = st[1] * math.exp(-(seq - st[2]) / TAU) + 1.0
+                    st[2] = seq
             if words and not is_bot(c.author):
                 commit_rows.append((seq, " ".join(map(str, ids)), " ".join(words)))
         self._add_sessions(sessions, pid_of, hist_add, touched, commit_rows, seq)
@@ -229,6 +239,13 @@ class FileIndex:
                 self.set_meta("sessions", str(n_sessions))
                 commit_rows.append((SESSION_ROWIDS + n_sessions, " ".join(map(str, ids)), " ".join(words)))
 
+    def _pair_decay(self, key: tuple[int, int]) -> tuple[float, int]:
+        """The stored (decay, stamp) of a file pair; (0, 0) when it never changed together."""
+        if not self._has_pairs:
+            return 0.0, 0
+        row = self.con.execute("SELECT decay, stamp FROM cochange WHERE a = ? AND b = ?", key).fetchone()
+        return (row[0], row[1]) if row else (0.0, 0)
+
     def _write(self, paths, touched, hist_add, co_add, commit_rows, seen_rows, seq) -> None:
         con = self.con
         with con:
@@ -242,8 +259,10 @@ class FileIndex:
                     con.execute("DELETE FROM hist WHERE rowid = ?", (pid,))
                 ptoks = " ".join(path_tokens(paths[pid][0]) * HIST_PATH_REPEAT)
                 con.execute("INSERT INTO hist(rowid, ptoks, body) VALUES (?, ?, ?)", (pid, ptoks, body))
-            con.executemany("INSERT INTO cochange VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET n = n + excluded.n",
-                            [(a, b, n) for (a, b), n in sorted(co_add.items())])
+            con.executemany("INSERT INTO cochange VALUES (?, ?, ?, ?, ?) ON CONFLICT(a, b) "
+                            "DO UPDATE SET n = n + excluded.n, decay = excluded.decay, stamp = excluded.stamp",
+                            [row for (a, b), (n, d, t) in sorted(co_add.items())
+                             for row in ((a, b, n, d, t), (b, a, n, d, t))])
             con.executemany("INSERT INTO commits(rowid, files, body) VALUES (?, ?, ?)", commit_rows)
             con.executemany("INSERT OR IGNORE INTO seen VALUES (?)", seen_rows)
             self.set_meta("seq", str(seq))
@@ -361,8 +380,11 @@ class FileIndex:
             return []
         return [(rowid, [int(f) for f in files.split()], score) for rowid, files, score in rows]
 
-    def cochange(self, pid: int) -> dict[int, int]:
-        return dict(self.con.execute("SELECT b, n FROM cochange WHERE a = ?", (pid,)).fetchall())
+    def cochange(self, pid: int) -> dict[int, tuple[int, float]]:
+        """The files that changed with ``pid``: their count, and its decayed count now."""
+        seq = self.seq
+        return {b: (n, d * math.exp(-(seq - t) / TAU))
+                for b, n, d, t in self.con.execute("SELECT b, n, decay, stamp FROM cochange WHERE a = ?", (pid,))}
 
 
 def _votes(rows: list[tuple[int, list[int], float]], seq: int) -> dict[str, dict[int, float]]:
@@ -403,7 +425,7 @@ class FileExpert(Expert):
         self.fingerprint = ""
         self.tuning: dict[str, Any] = {}
         self._index: FileIndex | None = None
-        self._cochange_cache: dict[int, dict[int, int]] = {}
+        self._cochange_cache: dict[int, dict[int, tuple[int, float]]] = {}
         self._content_cache: dict[str, str] = {}  # blob id -> tokens, shared by tuning and fit
 
     # -- learning ----------------------------------------------------------------------------
@@ -437,15 +459,16 @@ class FileExpert(Expert):
 
     def fit(self, data: TrainingData) -> None:
         """Learn from scratch. With tuning, the index is first built on the older part of the
-        history (the inner split), the weights are tuned on the newer part, and the same index
-        is then brought up to date incrementally (equal to a build over everything)."""
+        tuning window (the inner split), the weights are tuned on its newer part, and the same
+        index is then brought up to date incrementally (equal to a build over everything)."""
         if not self.tune:
             self.build_index(data)
             return
-        from git_ml.experts.file_tuning import inner_cut, tune_weights
+        from git_ml.experts.file_tuning import inner_cut, tune_weights, tuning_window
 
         commits = learnable(data.commits)
-        cut = inner_cut(commits)
+        window = tuning_window(len(commits))
+        cut = inner_cut(commits[:window])
         index = self._fresh_index()
         if cut:
             snapshot = data.snapshot
@@ -456,7 +479,8 @@ class FileExpert(Expert):
             finally:
                 if inner is not snapshot:
                     inner.close()
-        self.weights, self.calibration_curve, self.tuning = tune_weights(self, commits, cut)
+        self.weights, self.calibration_curve, self.tuning = tune_weights(self, commits[:window], cut)
+        self.tuning["window"] = window
         index.ingest(commits[cut:], data.sessions)
         index.index_content(data.snapshot, self._content_cache)
         self._content_cache = {}
@@ -472,8 +496,14 @@ class FileExpert(Expert):
 
     def update(self, data: TrainingData, new_commits: Sequence[CommitRecord],
                new_sessions: Sequence[SessionRecord] = ()) -> None:
-        """Add the new records to the statistics (equal to a rebuild); the tuned weights and
-        calibration stay those of the last :meth:`fit` (re-tuning rebuilds the inner index)."""
+        """Add the new records to the statistics (equal to a rebuild). When the history has grown
+        past the tuning window, re-tune from scratch instead (tuning needs an index of the
+        older commits only), so the result always equals :meth:`fit` over the same data."""
+        from git_ml.experts.file_tuning import tuning_window
+
+        if self.tune and tuning_window(len(learnable(data.commits))) != self.tuning.get("window"):
+            self.fit(data)
+            return
         index = self.index
         index.ingest(learnable(new_commits), new_sessions)
         index.index_content(data.snapshot)
@@ -505,13 +535,17 @@ class FileExpert(Expert):
         channels.update(_votes(index.neighbours(expr["commits"]), index.seq))
         wanted = set(query.files)
         seeds = [pid for pid, row in paths.items() if row[0] in wanted]
+        seq = index.seq
         co: dict[int, float] = defaultdict(float)
+        co_recent: dict[int, float] = defaultdict(float)
         for s in seeds:
             n_s = max(1, paths[s][2])
-            for b, n in self._cochange(s).items():
+            d_s = paths[s][3] * math.exp(-(seq - paths[s][4]) / TAU) or 1.0
+            for b, (n, d) in self._cochange(s).items():
                 co[b] += n / n_s
+                co_recent[b] += d / d_s
         channels["cochange"] = _normalised(co)
-        seq = index.seq
+        channels["cochange_recent"] = _normalised(co_recent)
         rec = {pid: row[3] * math.exp(-(seq - row[4]) / TAU) for pid, row in paths.items() if row[1] and row[2]}
         recent = sorted(rec, key=rec.get, reverse=True)[:20]
         cand: dict[int, dict[str, float]] = defaultdict(dict)
@@ -527,7 +561,7 @@ class FileExpert(Expert):
         for top in [p for p in base if p in paths and paths[p][1]][:PRF_TOP]:
             strength = (cand[top].get("hist", 0) + cand[top].get("knn", 0) + cand[top].get("content", 0)) / 3
             n_t = max(1, paths[top][2])
-            for b, n in self._cochange(top).items():
+            for b, (n, _) in self._cochange(top).items():
                 prf[b] += strength * n / n_t
         for pid, v in _normalised(prf).items():
             cand[pid]["prf"] = v
@@ -544,7 +578,7 @@ class FileExpert(Expert):
             out[pid] = feats
         return out
 
-    def _cochange(self, pid: int) -> dict[int, int]:
+    def _cochange(self, pid: int) -> dict[int, tuple[int, float]]:
         got = self._cochange_cache.get(pid)
         if got is None:
             got = self._cochange_cache[pid] = self.index.cochange(pid)
@@ -582,13 +616,13 @@ class FileExpert(Expert):
 
     def model_data(self) -> dict[str, Any]:
         return {"weights": self.weights, "fingerprint": self.fingerprint, "tuning": self.tuning,
-                "index": self.index_path.name if self.index_path else None}
+                "tune": self.tune, "index": self.index_path.name if self.index_path else None}
 
     def load_model_data(self, data: dict[str, Any]) -> None:
         self.weights = {k: float(v) for k, v in data.get("weights", DEFAULT_WEIGHTS).items()}
         self.fingerprint = data.get("fingerprint", "")
         self.tuning = data.get("tuning", {})
-        self.tune = False
+        self.tune = bool(data.get("tune", False))
 
     def close(self) -> None:
         if self._index is not None:

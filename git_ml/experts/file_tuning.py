@@ -6,6 +6,11 @@ coupling items: its first file -> the others). Coordinate ascent picks the weigh
 the mean of the two MRRs, and the same answers give the calibration curve (fused score share ->
 share of ranked files that were touched). The answer window of an evaluation is never seen here:
 tuning only ever receives the commits the expert is trained on.
+
+Tuning looks at a window of the oldest commits whose length is the history's length rounded down
+to a step of 3-6% of it (:func:`tuning_window`). The tuned weights therefore change only when the
+history grows by a step: an incremental update re-tunes exactly then, and so always equals a
+training from scratch over the same commits.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ LONG_HISTORY = 20_000  # commits; beyond, each query costs more and fewer items 
 MAX_ITEMS_LONG = 120
 MIN_ITEMS = 20
 CANDIDATES = 100  # per item, by default-weight score (the rest can hardly matter)
+MIN_STEP = 16  # commits; the smallest step of the tuning window
 
 
 def modified_alive(commit: CommitRecord, alive) -> list[str]:
@@ -138,6 +144,13 @@ def _calibration(matrix, w, top: int = 10, bins: int = 8) -> list[tuple[float, f
     return [(round(x, 4), round(y, 4)) for x, y, _ in merged]
 
 
+def tuning_window(n: int) -> int:
+    """How many of the oldest of ``n`` learnable commits tuning uses: ``n`` rounded down to a
+    power-of-two step of 1/32 to 1/16 of it (1,000 commits: steps of 32; 80,000: of 4,096)."""
+    step = max(MIN_STEP, 1 << max(0, n.bit_length() - 5))
+    return n - n % step
+
+
 def inner_cut(commits: Sequence[CommitRecord]) -> int:
     """Where the learning window splits for tuning (0: too little history to tune)."""
     cut = int(len(commits) * INNER_SPLIT)
@@ -146,7 +159,9 @@ def inner_cut(commits: Sequence[CommitRecord]) -> int:
 
 def tune_weights(expert, commits: Sequence[CommitRecord], cut: int):
     """Weights, calibration curve and a tuning summary, from ``expert`` (whose index holds
-    ``commits[:cut]``) answering the items of ``commits[cut:]``."""
+    ``commits[:cut]``) answering the items of ``commits[cut:]``. Task and coupling items are
+    tuned together: separate weights for each overfit their shared priors (replay: -0.02 to
+    -0.04 MRR on the task items)."""
     from git_ml.experts.file import DEFAULT_WEIGHTS, FEATURES
 
     weights = dict(DEFAULT_WEIGHTS)

@@ -11,13 +11,9 @@ it); a small state file lists the record ids already learned, and a lock keeps t
 updating at once. An expert type whose file is missing or unreadable is trained from scratch by
 the next ``update`` (that type only).
 
-``update`` and ``train_all`` over the same records give the same models, with one exception: the
-FileExpert's fusion weights, calibration curve and tuning report (``weights``, ``tuning``, and
-the MicroExpert's ``calibration_curve``) stay those of the last full training, because tuning
-them rebuilds the index on an inner split (seconds to minutes, too slow for every commit); its
-statistics index is brought up to date and equals a build from scratch. The other experts
-re-learn their fusion weights from all records on every update (tests/test_registry.py checks
-both).
+``update`` and ``train_all`` over the same records give the same models (tests/test_registry.py
+checks it). The FileExpert keeps this by construction: its fusion weights are tuned on a window of
+the history that moves in steps, and the update that crosses a step re-tunes from scratch.
 """
 
 from __future__ import annotations

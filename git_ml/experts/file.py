@@ -622,7 +622,9 @@ class FileExpert(Expert):
         self.weights = {k: float(v) for k, v in data.get("weights", DEFAULT_WEIGHTS).items()}
         self.fingerprint = data.get("fingerprint", "")
         self.tuning = data.get("tuning", {})
-        self.tune = bool(data.get("tune", False))
+        # A model saved before "tune" was recorded was tuned when it has a tuning report: its next
+        # update then re-tunes (its report has no window), as a training would.
+        self.tune = bool(data.get("tune", bool(self.tuning)))
 
     def close(self) -> None:
         if self._index is not None:

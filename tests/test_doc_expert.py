@@ -142,3 +142,16 @@ def test_a_doc_converted_to_another_format_keeps_its_history():
     e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
     assert e.predict(Query(files=["src/lib/cli.py"])).items[0][0] in ("docs/cli.md", "CHANGES.md")
     assert e.cochange.confidence("src/lib/cli.py", "docs/cli.md") == 1.0
+
+
+def test_dependency_pins_in_a_requirements_folder_are_not_docs():
+    from git_ml.experts.changes import is_doc
+
+    assert not is_doc("requirements/tests.txt") and not is_doc("requirements.txt")
+    assert is_doc("docs/testing.rst") and is_doc("docs/tests.txt")
+    tree = {**TREE, "src/lib/tests_support.py": "def helper():\n    pass\n", "requirements/tests.txt": "pytest\n"}
+    commits = history() + [commit(f"t{i}", "src/lib/tests_support.py", "requirements/tests.txt") for i in range(3)]
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+    assert "requirements/tests.txt" not in e.docs
+    assert "requirements/tests.txt" not in [d for d, _ in e.predict(Query(files=["src/lib/tests_support.py"])).items]

@@ -53,8 +53,9 @@ def is_test(path: str) -> bool:
 def is_doc(path: str) -> bool:
     """A documentation file (prose: Markdown, reStructuredText, AsciiDoc, text)."""
     low = path.lower()
+    # ``requirements/dev.txt`` pins packages whatever its own name says
     return (low.endswith(DOC_EXTS) and not is_test(path)
-            and not any(n in posixpath.basename(low) for n in _NOT_DOCS))
+            and not any(n in part for part in low.split("/") for n in _NOT_DOCS))
 
 
 def is_code(path: str) -> bool:

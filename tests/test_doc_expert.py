@@ -155,3 +155,47 @@ def test_dependency_pins_in_a_requirements_folder_are_not_docs():
     e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
     assert "requirements/tests.txt" not in e.docs
     assert "requirements/tests.txt" not in [d for d, _ in e.predict(Query(files=["src/lib/tests_support.py"])).items]
+
+
+def test_the_prior_is_how_often_a_doc_goes_with_code_and_ranks_docs_when_nothing_else_does():
+    tree = dict(TREE, **{"tools/new.py": "def zzz():\n    pass\n"})
+    commits = [CommitRecord(hash="c0", message="initial", files=[FileChange(path=p, status="A") for p in tree])]
+    commits += [commit(f"r{i}", "README.md", message="typo") for i in range(10)]  # edited on its own
+    commits += history()[1:]
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+    assert e.cochange.freq["README.md"] > e.cochange.freq["docs/api.md"]
+    assert e.with_code["docs/api.md"] > e.with_code["README.md"]
+    # a file with no history, no namesake, no folder peers and no mentions: the prior alone answers
+    ranked = [d for d, _ in e.predict(Query(files=["tools/new.py"])).items]
+    assert set(ranked[:2]) == {"docs/api.md", "CHANGES.md"}  # the changelog channel speaks for any change
+    assert ranked.index("docs/api.md") < ranked.index("README.md")
+
+
+def test_the_changelog_channel_knows_a_change_log_from_a_release_guide():
+    from git_ml.experts.doc import is_change_log
+
+    for p in ("CHANGES.rst", "CHANGELOG.md", "HISTORY.rst", "NEWS", "docs/changelog.rst", "RELEASE_NOTES.md",
+              "docs/whatsnew.rst"):
+        assert is_change_log(p), p
+    for p in ("docs/release-process.rst", "docs/upgrading.rst", "docs/newsletter.md", "docs/history-of-http.md"):
+        assert not is_change_log(p), p
+
+
+def test_a_name_match_counts_less_the_longer_the_file_has_its_own_history():
+    tree = dict(TREE, **{"src/lib/widget.py": "def w():\n    pass\n", "docs/widget.md": "# widget\n",
+                         "docs/guide.md": "# guide\n"})
+    base = [CommitRecord(hash="c0", message="initial", files=[FileChange(path=p, status="A") for p in tree])]
+
+    def name_channel(n_commits: int) -> float:
+        commits = base + [commit(f"w{i}", "src/lib/widget.py", *(["docs/guide.md"] if i % 4 == 0 else []))
+                          for i in range(n_commits)]
+        e = DocumentationExpert()
+        e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+        pred = e.predict(Query(files=["src/lib/widget.py"]))
+        return pred.metadata["reasons"]["docs/widget.md"]["name"], [d for d, _ in pred.items]
+
+    young, _ = name_channel(1)
+    old, ranked = name_channel(40)
+    assert 0 < old < young
+    assert ranked[0] == "docs/guide.md"  # measured co-change beats a guess from the name

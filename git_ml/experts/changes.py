@@ -389,11 +389,13 @@ MAX_CANDIDATES = 100  # per item, by the starting fusion
 
 
 def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start: Sequence[float],
-                  rounds: int = 3) -> list[float]:
-    """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, keeping a change
-    only when it raises the score, so a weak channel is switched off rather than allowed to drag
-    the fusion down. Deterministic. Each step re-scores only the coordinate being moved; only the
-    latest ``MAX_ROWS`` items (rows are in time order) and their top candidates are used."""
+                  rounds: int = 3, min_gain: float = 1e-9) -> list[float]:
+    """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, moving a weight
+    to its best grid value only when that raises the score by more than ``min_gain``, so a weak
+    channel is switched off rather than allowed to drag the fusion down (and, with a larger
+    ``min_gain``, the start is left only for a clear gain). Deterministic. Each step re-scores
+    only the coordinate being moved; only the latest ``MAX_ROWS`` items (rows are in time order)
+    and their top candidates are used."""
     best = list(start)
     rows = rows[-MAX_ROWS:]
     prepared = [_Row(c, t, len(start), start, MAX_CANDIDATES) for c, t in rows]
@@ -414,12 +416,15 @@ def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start
         improved = False
         for k in range(len(best)):
             base = [_scores(r, best, skip=k) for r in prepared]
+            move = None
             for g in GRID:
                 if g == best[k]:
                     continue
                 val = mrr_with(base, k, g)
-                if val > best_val + 1e-9:
-                    best[k], best_val, improved = g, val, True
+                if val > best_val + min_gain and (move is None or val > move[1]):
+                    move = (g, val)
+            if move is not None:
+                best[k], best_val, improved = move[0], move[1], True
         if not improved:
             break
     return best

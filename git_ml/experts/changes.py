@@ -389,11 +389,12 @@ MAX_CANDIDATES = 100  # per item, by the starting fusion
 
 
 def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start: Sequence[float],
-                  rounds: int = 3, min_gain: float = 1e-9) -> list[float]:
+                  rounds: int = 3, min_items: float = 0.0) -> list[float]:
     """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, moving a weight
-    to its best grid value only when that raises the score by more than ``min_gain``, so a weak
-    channel is switched off rather than allowed to drag the fusion down (and, with a larger
-    ``min_gain``, the start is left only for a clear gain). Deterministic. Each step re-scores
+    to its best grid value only when that raises the score, so a weak channel is switched off
+    rather than allowed to drag the fusion down; with ``min_items``, only when it raises the
+    summed reciprocal ranks by more than that many items' worth (the start is left only for a
+    clear gain, not for the noise of a small inner split). Deterministic. Each step re-scores
     only the coordinate being moved; only the latest ``MAX_ROWS`` items (rows are in time order)
     and their top candidates are used."""
     best = list(start)
@@ -403,6 +404,7 @@ def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start
     if not prepared:
         return best
     n = len(rows)
+    min_gain = max(1e-9, min_items / n)
 
     def mrr_with(base: list[list[float]], k: int, g: float) -> float:
         total = 0.0

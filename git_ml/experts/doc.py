@@ -60,11 +60,12 @@ FEATURES = ("cochange", "recent", "folder", "mentions", "name", "changelog", "pr
 # near 1, hence their larger weights.
 DEFAULT_WEIGHTS = (4.0, 2.0, 0.5, 0.5, 1.0, 0.5)
 # The inner split is small (tens of items) and a project's habits drift (a changelog entry in
-# every pull request from some day on): the fusion leaves DEFAULT_WEIGHTS only for a clear gain
-# there. Replay docs MRR (bench_experts_more.py --split 0.7/0.75/0.8/0.85 on httpx, requests,
-# click, flask): 0.75 -> 0.79 on average, and no split more than 0.005 below the co-change anchor
-# (free learning fell below it on most httpx and requests splits).
-MIN_GAIN = 0.02
+# every pull request from some day on): the fusion leaves DEFAULT_WEIGHTS only when that gains
+# more than two items' reciprocal rank there. Replay docs MRR (bench_experts_more.py --split
+# 0.7/0.75/0.8/0.85 on httpx, requests, click, flask): 0.75 -> 0.80 on average, and no split more
+# than 0.005 below the co-change anchor (free learning fell below it on most httpx and requests
+# splits).
+MIN_GAIN_ITEMS = 2.0
 # Popularity (prior, recency) is the same for every input. Learned freely it drowned the specific
 # channels (on click every change got the same top docs), so it enters the fusion as one column,
 # TIE_WEIGHTS . (prior, recency), whose learned weight is capped at POPULARITY_CAP.
@@ -227,7 +228,7 @@ class DocumentationExpert(ChangeGraphExpert):
                     rows.append(({d: fusion_columns(f) for d, f in feats.items()}, truth))
         base = doc_rates(commits)[2].get("all", 0.0)
         start = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
-        weights = learn_weights(rows, start, min_gain=MIN_GAIN) if len(rows) >= MIN_INNER_ITEMS else start
+        weights = learn_weights(rows, start, min_items=MIN_GAIN_ITEMS) if len(rows) >= MIN_INNER_ITEMS else start
         weights[-1] = min(POPULARITY_CAP, weights[-1])
         return weights, best_threshold(gate, base), best_threshold(gate_text, base)
 

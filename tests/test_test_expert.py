@@ -189,3 +189,10 @@ def test_a_test_folder_named_after_the_module_counts_as_its_namesake():
     assert naming_score("src/click/utils.py", "tests/utils/test_echo.py") == 0.8
     assert naming_score("src/click/core.py", "tests/test_utils/test_echo.py") == 0.0
     assert naming_score("src/tests.py", "tests/test_other.py") < 0.8  # the top tests/ folder names nothing
+
+
+def test_co_change_is_the_strongest_coupling_to_any_changed_file_not_diluted_by_the_others():
+    e = fitted()
+    alone = e.predict(Query(files=["src/shop/report.py"]), top=20).metadata["reasons"]["tests/test_layout.py"]
+    both = e.predict(Query(files=["src/shop/report.py", "src/shop/money.py"]), top=20).metadata["reasons"]
+    assert both["tests/test_layout.py"]["cochange"] == alone["cochange"] == 1.0

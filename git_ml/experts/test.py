@@ -6,8 +6,10 @@ Channels, each a feature in [0, 1] per (change, test file):
 * ``imports``  the test imports a changed module, directly (1) or transitively (1/distance);
 * ``references`` the test uses names the changed files define, or that files importing them
   define (1/(1 + distance)); rarer names weigh more;
-* ``cochange`` the test changed together with the changed files in past commits (confidence);
-  ``recent`` the same with a half-life, so the project's current habits count most;
+* ``cochange`` the test changed together with a changed file in past commits (the confidence,
+  the strongest over the changed files: a change to two files needs the tests of each, and an
+  average would dilute them); ``recent`` the same with a half-life, so the project's current
+  habits count most;
 * ``failures`` the test failed after changes to these files (CI results, session test runs);
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
 
@@ -19,7 +21,8 @@ no diffs to learn it from.
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
-help there is switched off. Changed or new test files are always selected first.
+help there is switched off; a weight leaves its default only for a clear gain there
+(``MIN_GAIN_ITEMS``). Changed or new test files are always selected first.
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ from git_ml.records import CommitRecord, ExpertPrediction
 FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words")
 DEFAULT_WEIGHTS = (1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.25, 0.25, 0.25)
 MIN_INNER_ITEMS = 8
+# The inner split has one to four hundred items: a weight leaves its default only when that gains
+# more than one item's reciprocal rank there. Replay tests MRR (bench_experts_more.py --split
+# 0.7/0.75/0.8/0.85 on httpx, requests, click, flask, and pytest at 0.8), with the strongest
+# co-change: 0.760 free, 0.762 with it, and no run more than 0.005 below the cochange+naming
+# anchor (free: two httpx splits below).
+MIN_GAIN_ITEMS = 1.0
 DIFF_SHARE = 0.5
 CALLER_HOPS = 4
 MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
@@ -153,7 +162,7 @@ class TestExpert(ChangeGraphExpert):
                 for co, recent, alive, (src, truth) in inner_items(commits, select)]
         if len(rows) < MIN_INNER_ITEMS:
             return list(DEFAULT_WEIGHTS), len(rows)
-        return learn_weights(rows, DEFAULT_WEIGHTS), len(rows)
+        return learn_weights(rows, DEFAULT_WEIGHTS, min_items=MIN_GAIN_ITEMS), len(rows)
 
     # -- features ----------------------------------------------------------------------------
 
@@ -179,8 +188,8 @@ class TestExpert(ChangeGraphExpert):
                 max((naming_score(s, t) for s in sources), default=0.0),
                 1.0 / dist[t] if t in dist else 0.0,
                 refs.get(t, 0.0),
-                sum(p.get(t, 0.0) for p in partners) / len(partners),
-                sum(p.get(t, 0.0) for p in lately) / len(lately),
+                max((p.get(t, 0.0) for p in partners), default=0.0),
+                max((p.get(t, 0.0) for p in lately), default=0.0),
                 min(1.0, sum(f.get(t, 0) / (1 + sum(f.values())) for f in fails) * 2),
                 co.freq.get(t, 0) / top,
                 co.last.get(t, 0) / span,

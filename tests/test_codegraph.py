@@ -273,3 +273,62 @@ def test_call_graph_callees_follow_aliases_and_halve_per_further_hop():
     assert calls.callees("pkg/mid.py::File.convert", hops=1) == {"pkg/low.py::reader": 1.0}  # ``_read(``
     assert calls.callees("pkg/top.py::open_file", hops=2) == {"pkg/mid.py::open_stream": 1.0,
                                                                 "pkg/low.py::reader": 0.5}
+
+
+TABLES = {
+    "pkg/__init__.py": "",
+    "pkg/streams.py": """\
+        def get_stdin():
+            return 1
+
+        def get_stdout():
+            return 2
+
+        class IntType:
+            def convert(self, value):
+                return int(value)
+
+        streams = {
+            "in": get_stdin,
+            "out": get_stdout,
+        }
+        INT = IntType()
+        LIMIT = 3
+        """,
+    "pkg/api.py": """\
+        from pkg.streams import streams, INT
+
+        def get_stream(name):
+            opener = streams.get(name)
+            return opener()
+
+        def option(kind=None):
+            return kind or INT
+
+        def unrelated(streams_count):
+            return streams_count
+        """,
+}
+
+
+def test_module_level_tables_link_their_readers_to_what_they_hold():
+    from git_ml.experts.codegraph import CallGraph
+
+    g = CodeGraph.build(MemSnapshot(TABLES))
+    tables = {t.name: (t.start, t.end, t.calls) for t in g.facts["pkg/streams.py"].tables}
+    assert tables == {"streams": (11, 14, ["get_stdin", "get_stdout"]), "INT": (15, 15, ["IntType"])}
+    refs = {d.name: d.refs for d in g.facts["pkg/api.py"].defs}
+    assert refs == {"get_stream": ["streams"], "option": ["INT"], "unrelated": []}
+    calls = CallGraph(g)
+    reach = calls.reach({"pkg/streams.py::get_stdin": 1.0})
+    assert reach["pkg/streams.py::streams"] == 1.0  # the table holds it: no call hop
+    assert reach["pkg/api.py::get_stream"] == 0.5  # reads the table, calls what it holds
+    reach = calls.reach({"pkg/streams.py::IntType.convert": 1.0})
+    assert reach["pkg/streams.py::INT"] == 1.0  # an instance of the class
+    assert reach["pkg/api.py::option"] == 0.5
+    assert "pkg/api.py::unrelated" not in reach
+    assert calls.nodes_in("pkg/streams.py", [(13, 13)], g) == ["pkg/streams.py::streams"]
+    assert calls.callees("pkg/api.py::get_stream") == {}  # a table read is not a call of its own
+    again = CodeGraph.from_data(msgspec.json.decode(msgspec.json.encode(g.to_data(keep=("imports", "defs")))))
+    assert again.facts["pkg/streams.py"].tables == g.facts["pkg/streams.py"].tables
+    assert again.facts["pkg/api.py"].defs == g.facts["pkg/api.py"].defs

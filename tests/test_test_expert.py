@@ -196,3 +196,19 @@ def test_co_change_is_the_strongest_coupling_to_any_changed_file_not_diluted_by_
     alone = e.predict(Query(files=["src/shop/report.py"]), top=20).metadata["reasons"]["tests/test_layout.py"]
     both = e.predict(Query(files=["src/shop/report.py", "src/shop/money.py"]), top=20).metadata["reasons"]
     assert both["tests/test_layout.py"]["cochange"] == alone["cochange"] == 1.0
+
+
+def test_a_function_held_in_a_module_level_table_reaches_the_tests_of_its_readers():
+    tree = {
+        "src/io/__init__.py": "",
+        "src/io/_compat.py": "def get_stdin():\n    x = 1\n    return x\n\nstreams = {\n    'stdin': get_stdin,\n}\n",
+        "src/io/utils.py": "from io._compat import streams\n\ndef get_stream(name):\n    return streams[name]()\n",
+        "tests/test_stream.py": "from io.utils import get_stream\n\ndef test_stream():\n    get_stream('stdin')\n",
+        "tests/test_compat.py": "import io._compat\n\ndef test_other():\n    pass\n",
+    }
+    e = fitted(commits=[commit("c0", *tree, status="A")], tree=tree)
+    hunk = "--- a/src/io/_compat.py\n+++ b/src/io/_compat.py\n@@ -2,1 +2,1 @@\n-    x = 1\n+    x = 2\n"
+    pred = e.predict(Query(diff=hunk), top=5)
+    assert {"get_stdin", "streams", "get_stream"} <= set(pred.metadata["changed_names"])
+    assert pred.items[0][0] == "tests/test_stream.py"
+    assert pred.metadata["reasons"]["tests/test_stream.py"]["changed"] == 1.0

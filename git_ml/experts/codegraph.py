@@ -43,6 +43,7 @@ class Definition(msgspec.Struct, array_like=True):
     start: int
     end: int
     calls: list[str] = []  # names called in its body, ``.name`` when called as an attribute
+    refs: list[str] = []  # module-level names its body uses without calling them (tables, aliases)
 
 
 class FileFacts(msgspec.Struct, array_like=True):
@@ -57,6 +58,7 @@ class FileFacts(msgspec.Struct, array_like=True):
     parsed: bool = True  # False when the fallback scanner read it
     aliases: list[tuple[str, str]] = []  # Python ``import a as b``/``from m import a as b``: (b, a)
     attrs: list[str] = []  # identifiers used as attributes (``x.name``), sorted, unique
+    tables: list[Definition] = []  # Python module-level ``NAME = value``; ``calls`` = names in the value
 
 
 def language(path: str) -> str | None:
@@ -82,12 +84,15 @@ def _digest(snapshot: Any, path: str, data: bytes | None) -> str:
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], list[tuple[str, str]]]:
-    """Imports, definitions and import aliases from the statement tree only (expressions are
-    never walked: the names and literals come from fast regex scans of the text)."""
+def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], list[tuple[str, str]],
+                                                   list[Definition]]:
+    """Imports, definitions, import aliases and module-level tables from the statement tree
+    (expressions are walked only in module-level assignments; the names and literals come from
+    fast regex scans of the text)."""
     imports: list[str] = []
     defs: list[Definition] = []
     aliases: list[tuple[str, str]] = []
+    tables: list[Definition] = []
 
     def walk(stmts: list, scope: list[tuple[str, str]]) -> None:
         for node in stmts:
@@ -107,6 +112,8 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], l
                 defs.append(Definition(qual, kind, start, node.end_lineno or node.lineno))
                 walk(node.body, [*scope, (node.name, "class" if kind == "class" else "function")])
                 continue
+            if not scope and isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                tables.extend(_table(node))
             for name in _BLOCK_FIELDS:
                 block = getattr(node, name, None)
                 if block:
@@ -114,7 +121,20 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], l
                          [s for h in block for s in h.body], scope)
 
     walk(tree.body, [])
-    return imports, defs, sorted(set(aliases))
+    return imports, defs, sorted(set(aliases)), tables
+
+
+def _table(node: ast.Assign | ast.AnnAssign) -> list[Definition]:
+    """A module-level assignment as a definition whose ``calls`` are the names its value uses:
+    ``streams = {"in": get_stdin}`` or ``INT = IntType()`` make the code using ``streams`` or
+    ``INT`` reach ``get_stdin`` or ``IntType``, which no call in a function body shows."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names = [t.id for t in targets if isinstance(t, ast.Name)]
+    used = sorted({n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and len(n.id) > 2})
+    if not used:
+        return []
+    end = node.end_lineno or node.lineno
+    return [Definition(name, "variable", node.lineno, end, used) for name in names]
 
 
 _PY_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.M)
@@ -180,8 +200,9 @@ def _parse_python(text: str) -> FileFacts:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         imports, defs = _python_fallback(text)
         return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text), parsed=False)
-    imports, defs, aliases = _python_statements(tree)
-    return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text), aliases=aliases)
+    imports, defs, aliases, tables = _python_statements(tree)
+    return FileFacts("", "python", imports, defs, _scan_strings(text), _scan_names(text), aliases=aliases,
+                     tables=tables)
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,7 +374,7 @@ def parse_file(path: str, data: bytes) -> FileFacts | None:
         m = re.search(r"^module\s+(\S+)", text, re.M)
         return FileFacts("", lang, [f"module:{m.group(1)}@{posixpath.dirname(path)}"] if m else [])
     facts = _parse_python(text) if lang == "python" else _parse_brace(text, lang)
-    _add_calls(facts.defs, text.splitlines())
+    _add_calls(facts.defs, text.splitlines(), _module_level_names(facts))
     facts.attrs = sorted(set(_ATTR.findall(text)))
     return facts
 
@@ -364,15 +385,32 @@ _ATTR = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _CALLED = re.compile(r"(\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
-def _add_calls(defs: list[Definition], lines: list[str]) -> None:
+def _module_level_names(facts: FileFacts) -> set[str]:
+    """Names a function body may use as module-level values: this file's tables and the names
+    it imports with ``from m import name``."""
+    names = {t.name for t in facts.tables}
+    for spec in facts.imports:
+        names.update(filter(None, spec.partition("|")[2].split(",")))
+    names.update(b for b, _ in facts.aliases)
+    return names
+
+
+def _add_calls(defs: list[Definition], lines: list[str], module_names: set[str] = frozenset()) -> None:
     """Each function's called names, read from its span's text: ``foo`` for ``foo(`` and ``.foo``
     for ``obj.foo(`` (a method, or a function reached through its module); the call graph at
-    name level, enough to go from a changed helper to the functions using it."""
+    name level, enough to go from a changed helper to the functions using it. ``refs`` are the
+    ``module_names`` the body uses otherwise (``streams.get(name)``, ``type=INT``)."""
     for d in defs:
         if d.kind != "class":
             body = "\n".join(lines[d.start:d.end])  # after the header line: not its own name
             d.calls = sorted({("." if dot else "") + n for dot, n in _CALLED.findall(body)
                               if n not in _KEYWORDS and len(n) > 2})
+            if module_names:
+                called = set(d.calls)
+                d.refs = sorted({n for n in _BARE.findall(body) if n in module_names and n not in called})
+
+
+_BARE = re.compile(r"(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
 
 
 def called_name(call: str) -> str:
@@ -443,7 +481,8 @@ class CodeGraph:
             out[p] = msgspec.to_builtins(FileFacts(
                 f.digest, f.lang, f.imports if "imports" in keep else [], f.defs if "defs" in keep else [],
                 f.strings if "strings" in keep else [], f.names if "names" in keep else [], f.parsed,
-                f.aliases if "imports" in keep else [], f.attrs if "names" in keep else []))
+                f.aliases if "imports" in keep else [], f.attrs if "names" in keep else [],
+                f.tables if "defs" in keep else []))
         return out
 
     @classmethod
@@ -741,10 +780,12 @@ class CallGraph:
         self.by_name: dict[str, list[str]] = {}
         self.up: dict[str, dict[str, float]] = {}  # node -> {node reaching it: weight kept}
         self.down: dict[str, dict[str, float]] = {}  # node -> {callee: share among same-named}
-        defs = [(p, d) for p, f in graph.facts.items() if include is None or include(p) for d in f.defs]
+        files = [(p, f) for p, f in graph.facts.items() if include is None or include(p)]
+        defs = [(p, d) for p, f in files for d in f.defs]
+        tables = [(p, t) for p, f in files for t in f.tables if t.name not in {d.name for d in f.defs}]
         aliases = {p: dict(f.aliases) for p, f in graph.facts.items() if f.aliases}
         self.span: dict[str, tuple[int, int]] = {}
-        for p, d in defs:
+        for p, d in [*defs, *tables]:
             node = f"{p}::{d.name}"
             self.kind[node] = d.kind
             self.span[node] = (d.start, d.end)
@@ -757,16 +798,30 @@ class CallGraph:
                 if outer in self.kind:
                     self._edge(node, outer, 1.0)
             for call in d.calls:
-                n = called_name(call)
-                n = aliases.get(p, {}).get(n, n)
-                owners = [o for o in self.by_name.get(n, ()) if self._visible(o, node, bare=call[0] != ".")]
-                if call[0] != "." and any(self.is_local(o) for o in owners):  # a local name shadows
-                    owners = [o for o in owners if self.is_local(o)]
-                if len(owners) <= MAX_OWNERS:
-                    for target in owners:
-                        if target != node:
-                            self._edge(target, node, HOP_DECAY)
-                            self.down.setdefault(node, {})[target] = 1.0 / len(owners)
+                self._link(node, aliases.get(p, {}).get(called_name(call), called_name(call)),
+                           bare=call[0] != ".", weight=HOP_DECAY)
+            for ref in d.refs:  # a table it reads: what the table holds runs, one call away
+                self._link(node, aliases.get(p, {}).get(ref, ref), bare=True, weight=HOP_DECAY, kinds=("variable",),
+                           down=False)
+        for p, t in tables:  # a table holds what its value names: no call hop of its own
+            for name in t.calls:
+                self._link(f"{p}::{t.name}", aliases.get(p, {}).get(name, name), bare=True, weight=1.0,
+                           kinds=("function", "class", "variable"), down=False)
+
+    def _link(self, node: str, name: str, bare: bool, weight: float, kinds: tuple[str, ...] = (),
+              down: bool = True) -> None:
+        """Edges from ``node`` to the definitions ``name`` may denote (all of them, when few);
+        ``down`` records them as calls for :meth:`callees` too."""
+        owners = [o for o in self.by_name.get(name, ()) if self._visible(o, node, bare=bare)
+                  and (not kinds or self.kind[o] in kinds)]
+        if bare and any(self.is_local(o) for o in owners):  # a local name shadows
+            owners = [o for o in owners if self.is_local(o)]
+        if len(owners) <= MAX_OWNERS:
+            for target in owners:
+                if target != node:
+                    self._edge(target, node, weight)
+                    if down:
+                        self.down.setdefault(node, {})[target] = 1.0 / len(owners)
 
     def is_local(self, node: str) -> bool:
         """A function nested in another function: only its container can call it by name."""
@@ -791,7 +846,8 @@ class CallGraph:
         f = graph.facts.get(path)
         out = []
         for a, b in ranges:
-            hit = [d for d in (f.defs if f else ()) if a <= d.end and d.start <= b]
+            hit = [d for d in ([*f.defs, *f.tables] if f else ()) if a <= d.end and d.start <= b
+                   and f"{path}::{d.name}" in self.kind]
             inner = [d for d in hit if not any(o is not d and d.start <= o.start and o.end <= d.end for o in hit)]
             out += [f"{path}::{d.name}" for d in inner]
         return list(dict.fromkeys(out))

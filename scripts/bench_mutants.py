@@ -5,6 +5,9 @@
 mutant gives an error case (first failing traceback -> the mutated file and function) and a test
 case (the mutated file -> the test files that failed). The experts learn from the project's
 history (``extract.py`` output) and its code at HEAD of the checkout (the mutants are reverted).
+The test expert is asked three ways: the file alone; the file and a hunk header at the mutated
+line (no content); the file and the real diff (``mutants.py``'s operator applied again, three
+lines of context, as ``git diff`` shows it).
 
 usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--json OUT]
 """
@@ -12,6 +15,7 @@ usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import subprocess
 import sys
@@ -33,6 +37,20 @@ def one_line_diff(m: dict) -> str:
     return f"diff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n@@ -{n},1 +{n},1 @@\n"
 
 
+def real_diff(m: dict, checkout: Path, M) -> str | None:
+    """The ``git diff`` (three lines of context) a user would have for the mutant: the operator of
+    ``mutants.py`` (module ``M``) applied again to the checkout's file; None if it cannot be found."""
+    path = checkout / m["file"]
+    src, cands = M.candidates(path)
+    for op, fn, node in cands:
+        if op == m["op"] and fn.name == m["function"] and fn.lineno == m["start"] and node.lineno == m["mutated_line"]:
+            new = M.apply(src, op, node)
+            lines = difflib.unified_diff(src.splitlines(keepends=True), new.splitlines(keepends=True),
+                                         f"a/{m['file']}", f"b/{m['file']}", n=3)
+            return f"diff --git a/{m['file']} b/{m['file']}\n" + "".join(lines)
+    return None
+
+
 def change_recall(pred, m: dict) -> dict[str, float]:
     """Change recall@k (a failing test file in the top k) and test recall@5."""
     order = [t for t, _ in pred.items]
@@ -51,6 +69,7 @@ def main() -> None:
     ap.add_argument("--json")
     args = ap.parse_args()
     B = load_module(args.bench_dir, "baselines")
+    M = load_module(args.bench_dir, "mutants")
     mutants = [json.loads(line) for line in open(args.mutants)]
     history = [json.loads(line) for line in open(args.history)]
     anchors = json.loads(subprocess.run(
@@ -65,8 +84,9 @@ def main() -> None:
     tests.fit(data)
     fit_s = time.perf_counter() - t0
 
-    err_rows, fn_rows, test_rows, diff_rows = [], [], [], []
+    err_rows, fn_rows, test_rows, diff_rows, real_rows = [], [], [], [], []
     by_format: dict[str, list[dict]] = {}
+    real = {m["id"]: real_diff(m, args.checkout, M) for m in mutants}
     t0 = time.perf_counter()
     for m in mutants:
         pred = error.predict(Query(text=m["traceback"]), top=50)
@@ -80,7 +100,9 @@ def main() -> None:
         fn_rows.append({"fn@1": float(hit == 0), "fn_mrr": 1 / (hit + 1) if hit is not None else 0.0})
         test_rows.append(change_recall(tests.predict(Query(files=[m["file"]]), top=50), m))
         diff_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=one_line_diff(m)), top=50), m))
-    q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants))
+        if real[m["id"]]:
+            real_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=real[m["id"]]), top=50), m))
+    q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants) + len(real_rows))
     snap.close()
     out = {
         "mutants": len(mutants), "fit_s": round(fit_s, 2), "query_ms": round(q_ms, 2),
@@ -90,6 +112,7 @@ def main() -> None:
         "error/anchor frame+bm25": anchors.get("error/frame+bm25"),
         "tests/expert (file)": B.avg(test_rows),
         "tests/expert (file + diff hunk)": B.avg(diff_rows),
+        "tests/expert (file + real diff)": dict(B.avg(real_rows), n=len(real_rows)),
         "tests/anchor naming+cochange": anchors.get("tests/naming+cochange"),
         "tests/anchor naming": anchors.get("tests/naming"),
         "tests/anchor cochange": anchors.get("tests/cochange"),

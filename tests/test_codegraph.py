@@ -332,3 +332,16 @@ def test_module_level_tables_link_their_readers_to_what_they_hold():
     again = CodeGraph.from_data(msgspec.json.decode(msgspec.json.encode(g.to_data(keep=("imports", "defs")))))
     assert again.facts["pkg/streams.py"].tables == g.facts["pkg/streams.py"].tables
     assert again.facts["pkg/api.py"].defs == g.facts["pkg/api.py"].defs
+
+
+def test_python_definitions_keep_their_parameter_names():
+    g = CodeGraph.build(MemSnapshot({"m.py": """\
+        class Box:
+            def open(self, mode, *args, errors=None, **extra):
+                return mode
+
+        def make(cls, size, /, fill=0):
+            return size
+        """}))
+    params = {d.name: d.params for d in g.facts["m.py"].defs}
+    assert params == {"Box": [], "Box.open": ["mode", "errors", "args", "extra"], "make": ["size", "fill"]}

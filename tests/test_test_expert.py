@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from git_ml.experts.base import Query, TrainingData
-from git_ml.experts.test import TestExpert, changed_lines, diff_paths
+from git_ml.experts.test import TestExpert, changed_lines, changed_words, diff_paths
 from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
 from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
 from expert_support import MemSnapshot, round_trip
@@ -176,7 +176,7 @@ def test_a_change_deep_below_the_public_api_reaches_the_tests_of_that_api():
     # a module-level __getattr__ names the module: the tests using it as an attribute
     hunk = "--- a/src/io/utils.py\n+++ b/src/io/utils.py\n@@ -7,1 +7,1 @@\n-    raise AttributeError(name)\n+    pass\n"
     pred = e.predict(Query(diff=hunk), top=5)
-    assert pred.metadata["changed_names"] == ["module:src/io/utils.py"]
+    assert [n for n in pred.metadata["changed_names"] if not n.startswith("param:")] == ["module:src/io/utils.py"]
     assert pred.metadata["reasons"]["tests/test_deprecated.py"]["changed"] == 1.0
     assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})
 
@@ -212,3 +212,39 @@ def test_a_function_held_in_a_module_level_table_reaches_the_tests_of_its_reader
     assert {"get_stdin", "streams", "get_stream"} <= set(pred.metadata["changed_names"])
     assert pred.items[0][0] == "tests/test_stream.py"
     assert pred.metadata["reasons"]["tests/test_stream.py"]["changed"] == 1.0
+
+
+def test_diff_lines_are_the_added_and_removed_lines_not_their_context():
+    diff = ("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -10,6 +10,6 @@ def f():\n"
+            " x = 1\n y = 2\n-    return g(\n-        y)\n+    return None\n+\n z = 3\n\n"
+            "@@ -40,3 +40,2 @@\n a\n-b\n c\n"
+            "diff --git a/b.py b/b.py\n--- a/b.py\n+++ b/b.py\n@@ -7,1 +7,1 @@\n"
+            "diff --git a/c.py b/c.py\n--- /dev/null\n+++ b/c.py\n@@ -0,0 +1,2 @@\n+--- not a header\n++++ nor this\n")
+    assert changed_lines(diff) == {"a.py": [(12, 13), (40, 40)],  # a removal alone: the line before it
+                                   "b.py": [(7, 7)],  # a bare hunk header: its range
+                                   "c.py": [(1, 2)]}
+    assert changed_words(diff) == {"a.py": {"return", "g", "y", "None", "b"},
+                                   "c.py": {"not", "a", "header", "nor", "this"}}
+
+
+def test_a_parameter_the_changed_lines_use_favours_the_tests_passing_it():
+    tree = {
+        "src/io/__init__.py": "",
+        "src/io/core.py": "def _wrap(stream, errors):\n    if errors is None:\n        errors = 'replace'\n"
+                          "    return stream\n\ndef open_file(name, errors=None):\n    return _wrap(name, errors)\n\n"
+                          "def show(name):\n    return _wrap(name, None)\n",
+        "tests/test_via_open.py": "from io.core import open_file\n\ndef test_open():\n    open_file('-', errors='x')\n",
+        "tests/test_show.py": "from io.core import show\n\ndef test_show():\n    show('x')\n",
+        "tests/test_other.py": "def test_other():\n    errors = []\n",
+    }
+    e = fitted(commits=[commit("c0", *tree, status="A")], tree=tree)
+    diff = ("--- a/src/io/core.py\n+++ b/src/io/core.py\n@@ -2,3 +2,3 @@\n     if errors is None:\n"
+            "-        errors = 'replace'\n+        errors = 'strict'\n     return stream\n")
+    pred = e.predict(Query(diff=diff), top=5)
+    assert "param:errors" in pred.metadata["changed_names"]
+    assert [t for t, _ in pred.items[:2]] == ["tests/test_via_open.py", "tests/test_show.py"]
+    assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})  # it reaches nothing
+    header_only = "--- a/src/io/core.py\n+++ b/src/io/core.py\n@@ -3,1 +3,1 @@\n"
+    pred = e.predict(Query(diff=header_only), top=5)
+    assert not any(n.startswith("param:") for n in pred.metadata["changed_names"])
+    assert pred.items[0][0] == "tests/test_show.py"  # without the lines, the two callers tie

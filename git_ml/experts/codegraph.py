@@ -44,6 +44,7 @@ class Definition(msgspec.Struct, array_like=True):
     end: int
     calls: list[str] = []  # names called in its body, ``.name`` when called as an attribute
     refs: list[str] = []  # module-level names its body uses without calling them (tables, aliases)
+    params: list[str] = []  # Python: its parameter names (``self``/``cls`` left out)
 
 
 class FileFacts(msgspec.Struct, array_like=True):
@@ -109,7 +110,8 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], l
                     "method" if scope and scope[-1][1] == "class" else "function")
                 start = min([node.lineno] + [d.lineno for d in node.decorator_list])
                 qual = ".".join([n for n, _ in scope] + [node.name])
-                defs.append(Definition(qual, kind, start, node.end_lineno or node.lineno))
+                defs.append(Definition(qual, kind, start, node.end_lineno or node.lineno,
+                                       params=[] if kind == "class" else _params(node.args)))
                 walk(node.body, [*scope, (node.name, "class" if kind == "class" else "function")])
                 continue
             if not scope and isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -122,6 +124,11 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], l
 
     walk(tree.body, [])
     return imports, defs, sorted(set(aliases)), tables
+
+
+def _params(args: ast.arguments) -> list[str]:
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a]
+    return [n for n in names if n not in ("self", "cls")]
 
 
 def _table(node: ast.Assign | ast.AnnAssign) -> list[Definition]:

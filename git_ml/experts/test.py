@@ -61,7 +61,8 @@ MIN_GAIN_ITEMS = 1.0
 DIFF_SHARE = 0.5
 CALLER_HOPS = 4
 MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
+PARAM = "param:"  # a changed-name key standing for a parameter the changed lines use
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
 
@@ -75,16 +76,76 @@ def diff_paths(diff: str | None) -> tuple[list[str], list[str]]:
 
 
 def changed_lines(diff: str | None) -> dict[str, list[tuple[int, int]]]:
-    """{path: [(first, last) new-side line ranges of each hunk]} of a unified diff."""
-    out: dict[str, list[tuple[int, int]]] = {}
-    path = None
+    """{path: [(first, last) new-side line ranges]} of a unified diff: the lines its hunks add,
+    and for a removal with nothing added in its place the line before it; never the context. A
+    hunk without content lines (a bare header) stands for its whole new-side range."""
+    return _read_diff(diff)[0]
+
+
+def changed_words(diff: str | None) -> dict[str, set[str]]:
+    """{path: identifiers on the lines a unified diff adds or removes}."""
+    return _read_diff(diff)[1]
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_diff(diff: str | None) -> tuple[dict[str, list[tuple[int, int]]], dict[str, set[str]]]:
+    """Both of the above in one pass; a hunk's lines are counted off its header, so content
+    lines that look like file headers (``+++ x``) stay content."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    words: dict[str, set[str]] = {}
+    path, hunk, lines = None, (0, 0), []
+    at = old_left = new_left = 0
+    removed = False
+
+    def close() -> None:
+        if removed:
+            lines.append(max(at - 1, hunk[0]))
+        if path and hunk[1]:
+            ranges.setdefault(path, []).extend(_runs(lines) if lines else [hunk])
+
     for line in (diff or "").splitlines():
-        if line.startswith("+++ "):
-            path = line[6:].strip() if line.startswith("+++ b/") else None
-        elif path and (m := _HUNK.match(line)):
-            start, n = int(m.group(1)), int(m.group(2) or 1)
-            out.setdefault(path, []).append((start, start + max(n, 1) - 1))
-    return out
+        if old_left > 0 or new_left > 0:  # inside a hunk
+            if line.startswith("\\"):
+                continue
+            if line[:1] in ("+", "-") and path:
+                words.setdefault(path, set()).update(_WORD.findall(line[1:]))
+            if line[:1] == "+":
+                lines.append(at)
+                at, new_left, removed = at + 1, new_left - 1, False
+                continue
+            if line[:1] == "-":
+                old_left, removed = old_left - 1, True
+                continue
+            if line[:1] in (" ", ""):  # context (an empty line is a context line whose blank was stripped)
+                if removed:
+                    lines.append(max(at - 1, hunk[0]))
+                at, old_left, new_left, removed = at + 1, old_left - 1, new_left - 1, False
+                continue
+        if m := _HUNK.match(line):
+            close()
+            at = int(m.group(2))
+            old_left, new_left = int(m.group(1) or 1), int(m.group(3) or 1)
+            hunk, lines, removed = (at, at + max(new_left, 1) - 1), [], False
+        elif line.startswith(("diff ", "+++ ")):
+            close()
+            hunk, lines, removed, old_left, new_left = (0, 0), [], False, 0, 0
+            if line.startswith("+++ "):
+                path = line[6:].strip() if line.startswith("+++ b/") else None
+    close()
+    return ranges, words
+
+
+def _runs(lines: list[int]) -> list[tuple[int, int]]:
+    """Sorted line numbers as (first, last) runs of consecutive lines."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(set(lines)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
 
 
 RUN_WEIGHT = 0.25  # a test an agent chose to run after editing a file, without it failing
@@ -257,6 +318,21 @@ class TestExpert(ChangeGraphExpert):
                 names[short] = max(names.get(short, 0.0), w)
         return names
 
+    def _changed_params(self, hunks: dict[str, list[tuple[int, int]]],
+                        words: dict[str, set[str]]) -> dict[str, float]:
+        """The parameters of the functions around the hunks that the changed lines use (key
+        ``param:<name>``): a test passing ``errors=`` exercises the code that reads ``errors``,
+        however many calls down (names of three letters or fewer say too little)."""
+        names: dict[str, float] = {}
+        for path, ranges in hunks.items():
+            f = self.graph.facts.get(path)
+            used = words.get(path, set())
+            for a, b in ranges if f is not None and used else ():
+                for d in f.defs:
+                    if d.start <= a and b <= d.end:
+                        names.update((PARAM + p, 1.0) for p in d.params if p in used and len(p) > 3)
+        return names
+
     def _names_of(self, path: str) -> set[str]:
         f = self.graph.facts.get(path)
         return set(f.names) if f is not None else set()
@@ -267,12 +343,17 @@ class TestExpert(ChangeGraphExpert):
             return {}
         index = self._index()[0]
         wanted = set(tests)
-        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names if not n.startswith(MODULE)}
+        users = {n: [t for t in index.get(n, ()) if t in wanted] for n in names
+                 if not n.startswith((MODULE, PARAM))}
         for n in names:  # a module's own code: the tests that import it by name use it as an attribute
             if n.startswith(MODULE):
                 path = n[len(MODULE):]
                 users[n] = [t for t in self.graph.importers.get(path, ()) if t in wanted
                             and module_name(path) in self._names_of(t)]
+        reach = {t for ts in users.values() for t in ts}
+        for n in names:  # a parameter's name only sorts the tests that reach the changed code
+            if n.startswith(PARAM):
+                users[n] = [t for t in index.get(n[len(PARAM):], ()) if t in reach]
         users = {n: ts for n, ts in users.items() if ts}
         out: dict[str, float] = {}
         for n, ts in users.items():
@@ -292,7 +373,10 @@ class TestExpert(ChangeGraphExpert):
         candidates = [t for t in dict.fromkeys([*self.tests, *added]) if t not in must]
         scored: list[tuple[float, str]] = []
         reasons: dict[str, dict[str, float]] = {}
-        names = self._changed_names(changed_lines(query.diff))
+        hunks, words = _read_diff(query.diff)
+        names = self._changed_names(hunks)
+        if names:
+            names.update(self._changed_params(hunks, words))
         changed = self._name_users(names, candidates) if names else {}
         if sources:
             diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0

@@ -3,7 +3,8 @@
 Per language, each code file is reduced to a small :class:`FileFacts` record (what it imports,
 what it defines and on which lines, its string literals and identifiers); the graph then resolves
 imports to repository files and answers reachability questions (who imports this module,
-directly or transitively, and at what distance). Python is read with :mod:`ast` (with a regex
+directly or transitively, and at what distance); :class:`CallGraph` does the same at the level of
+definitions (callers, containers, module-level tables holding a function). Python is read with :mod:`ast` (with a regex
 scanner for files that do not parse, e.g. Python 2 code); JavaScript/TypeScript, Go, Java and
 Rust are read with regular expressions, which is enough for imports and definition spans.
 
@@ -789,7 +790,8 @@ class CallGraph:
         self.down: dict[str, dict[str, float]] = {}  # node -> {callee: share among same-named}
         files = [(p, f) for p, f in graph.facts.items() if include is None or include(p)]
         defs = [(p, d) for p, f in files for d in f.defs]
-        tables = [(p, t) for p, f in files for t in f.tables if t.name not in {d.name for d in f.defs}]
+        tables = [(p, t) for p, f in files if f.tables
+                  for defined in [{d.name for d in f.defs}] for t in f.tables if t.name not in defined]
         aliases = {p: dict(f.aliases) for p, f in graph.facts.items() if f.aliases}
         self.span: dict[str, tuple[int, int]] = {}
         for p, d in [*defs, *tables]:

@@ -13,11 +13,12 @@ Channels, each a feature in [0, 1] per (change, test file):
 * ``failures`` the test failed after changes to these files (CI results, session test runs);
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
 
-With a diff, the functions its hunks touch are known (their spans come from the code graph), and
-``changed`` scores the tests that use those names, or the names of the functions calling them (two
-hops, half the weight per hop): the static counterpart of per-test coverage,
-with a fixed share of the fusion (``DIFF_SHARE`` of the learned weights' total) since history has
-no diffs to learn it from.
+With a diff, the functions its changed lines touch are known (their spans come from the code
+graph), and ``changed`` scores the tests that use those names, or the names of the functions
+calling them or reading a module-level table holding them (half the weight per hop): the static
+counterpart of per-test coverage, with a fixed share of the fusion (``DIFF_SHARE`` of the learned
+weights' total) since history has no diffs to learn it from. Among the tests it reaches, those
+naming a parameter the changed lines use (``errors=``) count more.
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not

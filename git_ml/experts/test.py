@@ -18,7 +18,7 @@ graph), and ``changed`` scores the tests that use those names, or the names of t
 calling them or reading a module-level table holding them (half the weight per hop): the static
 counterpart of per-test coverage, with a fixed share of the fusion (``DIFF_SHARE`` of the learned
 weights' total) since history has no diffs to learn it from. Among the tests it reaches, those
-naming a parameter the changed lines use (``errors=``) count more.
+naming a parameter of the changed function (``errors=``) count more.
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored), so a channel that does not
@@ -62,7 +62,7 @@ MIN_GAIN_ITEMS = 1.0
 DIFF_SHARE = 0.5
 CALLER_HOPS = 4
 MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
-PARAM = "param:"  # a changed-name key standing for a parameter the changed lines use
+PARAM = "param:"  # a changed-name key standing for a parameter of a changed function
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
 _DIFF_PATH = re.compile(r"^(?:\+\+\+ b/|--- a/|diff --git a/\S+ b/)(\S+)", re.M)
 
@@ -79,23 +79,9 @@ def diff_paths(diff: str | None) -> tuple[list[str], list[str]]:
 def changed_lines(diff: str | None) -> dict[str, list[tuple[int, int]]]:
     """{path: [(first, last) new-side line ranges]} of a unified diff: the lines its hunks add,
     and for a removal with nothing added in its place the line before it; never the context. A
-    hunk without content lines (a bare header) stands for its whole new-side range."""
-    return _read_diff(diff)[0]
-
-
-def changed_words(diff: str | None) -> dict[str, set[str]]:
-    """{path: identifiers on the lines a unified diff adds or removes}."""
-    return _read_diff(diff)[1]
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _read_diff(diff: str | None) -> tuple[dict[str, list[tuple[int, int]]], dict[str, set[str]]]:
-    """Both of the above in one pass; a hunk's lines are counted off its header, so content
-    lines that look like file headers (``+++ x``) stay content."""
+    hunk without content lines (a bare header) stands for its whole new-side range. A hunk's
+    lines are counted off its header, so content lines that look like file headers stay content."""
     ranges: dict[str, list[tuple[int, int]]] = {}
-    words: dict[str, set[str]] = {}
     path, hunk, lines = None, (0, 0), []
     at = old_left = new_left = 0
     removed = False
@@ -110,8 +96,6 @@ def _read_diff(diff: str | None) -> tuple[dict[str, list[tuple[int, int]]], dict
         if old_left > 0 or new_left > 0:  # inside a hunk
             if line.startswith("\\"):
                 continue
-            if line[:1] in ("+", "-") and path:
-                words.setdefault(path, set()).update(_WORD.findall(line[1:]))
             if line[:1] == "+":
                 lines.append(at)
                 at, new_left, removed = at + 1, new_left - 1, False
@@ -135,7 +119,7 @@ def _read_diff(diff: str | None) -> tuple[dict[str, list[tuple[int, int]]], dict
             if line.startswith("+++ "):
                 path = line[6:].strip() if line.startswith("+++ b/") else None
     close()
-    return ranges, words
+    return ranges
 
 
 def _runs(lines: list[int]) -> list[tuple[int, int]]:
@@ -319,19 +303,19 @@ class TestExpert(ChangeGraphExpert):
                 names[short] = max(names.get(short, 0.0), w)
         return names
 
-    def _changed_params(self, hunks: dict[str, list[tuple[int, int]]],
-                        words: dict[str, set[str]]) -> dict[str, float]:
-        """The parameters of the functions around the hunks that the changed lines use (key
-        ``param:<name>``): a test passing ``errors=`` exercises the code that reads ``errors``,
-        however many calls down (names of three letters or fewer say too little)."""
+    def _changed_params(self, hunks: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
+        """The parameters of the innermost function around each hunk (key ``param:<name>``): a
+        test passing ``errors=`` runs the function with its own ``errors``, however many calls
+        down, where a test leaving it out runs the default path (names of three letters or
+        fewer say too little)."""
         names: dict[str, float] = {}
         for path, ranges in hunks.items():
             f = self.graph.facts.get(path)
-            used = words.get(path, set())
-            for a, b in ranges if f is not None and used else ():
-                for d in f.defs:
-                    if d.start <= a and b <= d.end:
-                        names.update((PARAM + p, 1.0) for p in d.params if p in used and len(p) > 3)
+            for a, b in ranges if f is not None else ():
+                around = [d for d in f.defs if d.start <= a and b <= d.end and d.kind != "class"]
+                if around:
+                    inner = min(around, key=lambda d: d.end - d.start)
+                    names.update((PARAM + p, 1.0) for p in inner.params if len(p) > 3)
         return names
 
     def _names_of(self, path: str) -> set[str]:
@@ -374,10 +358,10 @@ class TestExpert(ChangeGraphExpert):
         candidates = [t for t in dict.fromkeys([*self.tests, *added]) if t not in must]
         scored: list[tuple[float, str]] = []
         reasons: dict[str, dict[str, float]] = {}
-        hunks, words = _read_diff(query.diff)
+        hunks = changed_lines(query.diff)
         names = self._changed_names(hunks)
         if names:
-            names.update(self._changed_params(hunks, words))
+            names.update(self._changed_params(hunks))
         changed = self._name_users(names, candidates) if names else {}
         if sources:
             diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0

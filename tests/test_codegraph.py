@@ -344,4 +344,17 @@ def test_python_definitions_keep_their_parameter_names():
             return size
         """}))
     params = {d.name: d.params for d in g.facts["m.py"].defs}
-    assert params == {"Box": [], "Box.open": ["mode", "errors", "args", "extra"], "make": ["size", "fill"]}
+    assert params == {"Box": [], "Box.open": ["mode", "errors"], "make": ["size", "fill"]}  # not *args, **extra
+
+
+def test_calls_in_docstrings_are_not_calls():
+    g = CodeGraph.build(MemSnapshot({"m.py": '''\
+        def with_resource(x):
+            """Use it like this::
+
+                @cli.group()
+                def sub(): helper()
+            """
+            return enter(x)  # a real call
+        '''}))
+    assert g.facts["m.py"].defs[0].calls == ["enter"]

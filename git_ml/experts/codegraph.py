@@ -128,8 +128,8 @@ def _python_statements(tree: ast.Module) -> tuple[list[str], list[Definition], l
 
 
 def _params(args: ast.arguments) -> list[str]:
-    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a]
-    return [n for n in names if n not in ("self", "cls")]
+    """The parameters a caller can name (``*args``/``**kwargs`` have no name a caller uses)."""
+    return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if a.arg not in ("self", "cls")]
 
 
 def _table(node: ast.Assign | ast.AnnAssign) -> list[Definition]:
@@ -382,12 +382,15 @@ def parse_file(path: str, data: bytes) -> FileFacts | None:
         m = re.search(r"^module\s+(\S+)", text, re.M)
         return FileFacts("", lang, [f"module:{m.group(1)}@{posixpath.dirname(path)}"] if m else [])
     facts = _parse_python(text) if lang == "python" else _parse_brace(text, lang)
-    _add_calls(facts.defs, text.splitlines(), _module_level_names(facts))
+    code = _TRIPLE.sub(lambda m: "\n" * m.group(0).count("\n"), text) if lang == "python" else text
+    _add_calls(facts.defs, code.splitlines(), _module_level_names(facts))
     facts.attrs = sorted(set(_ATTR.findall(text)))
     return facts
 
 
 _ATTR = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+# Python docstrings and other triple-quoted text: their examples (``@click.group()``) are no calls
+_TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 
 
 _CALLED = re.compile(r"(\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(")

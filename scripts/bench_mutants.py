@@ -85,6 +85,7 @@ def main() -> None:
     fit_s = time.perf_counter() - t0
 
     err_rows, fn_rows, test_rows, diff_rows, real_rows = [], [], [], [], []
+    real_at: list[dict] = []  # per mutant, in order (a miss where no real diff could be made)
     by_format: dict[str, list[dict]] = {}
     real = {m["id"]: real_diff(m, args.checkout, M) for m in mutants}
     t0 = time.perf_counter()
@@ -102,8 +103,10 @@ def main() -> None:
         diff_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=one_line_diff(m)), top=50), m))
         if real[m["id"]]:
             real_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=real[m["id"]]), top=50), m))
+        real_at.append(real_rows[-1] if real[m["id"]] else {"recall@3": 0.0})
     q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants) + len(real_rows))
     snap.close()
+    scorable = [i for i, m in enumerate(mutants) if any(m["failing_tests"])]
     out = {
         "mutants": len(mutants), "fit_s": round(fit_s, 2), "query_ms": round(q_ms, 2),
         "error/expert": dict(B.avg(err_rows), **B.avg(fn_rows)),
@@ -113,6 +116,11 @@ def main() -> None:
         "tests/expert (file)": B.avg(test_rows),
         "tests/expert (file + diff hunk)": B.avg(diff_rows),
         "tests/expert (file + real diff)": dict(B.avg(real_rows), n=len(real_rows)),
+        # a collection error is recorded with an empty test path: no ranking can name it
+        "tests/mutants without a failing test path": len(mutants) - len(scorable),
+        "tests/expert recall@3 on the others (file, hunk, real diff)": [
+            round(sum(rows[i]["recall@3"] for i in scorable) / max(1, len(scorable)), 3)
+            for rows in (test_rows, diff_rows, real_at)],
         "tests/anchor naming+cochange": anchors.get("tests/naming+cochange"),
         "tests/anchor naming": anchors.get("tests/naming"),
         "tests/anchor cochange": anchors.get("tests/cochange"),

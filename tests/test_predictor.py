@@ -166,3 +166,25 @@ def test_cli_empty_input_and_relative_files(repo, on_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["items"][0]["item"] == "tests/test_cache.py"
     assert out.stderr.count(b"\n") == 1 and b"gone.py" in out.stderr
+
+
+@pytest.mark.parametrize("func, its_test", [("add", "tests/test_add.py"), ("mul", "tests/test_mul.py")])
+def test_staged_and_range_pass_their_diff_so_the_changed_function_picks_its_tests(repo, func, its_test):
+    body = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
+    commit_file(repo, "src/calc.py", body, "Add the calculator")
+    commit_file(repo, "tests/test_add.py", "from src.calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+                "Test addition")
+    commit_file(repo, "tests/test_mul.py", "from src.calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n",
+                "Test multiplication")
+    layout = find_layout(repo)
+    layout.create()
+    store = Store(layout)
+    backfill(layout, store)
+    registry.train_all(layout, store)
+    predictor = Predictor.load(layout, store)
+    changed = body.replace(f"return a {'+' if func == 'add' else '*'} b", "return None")
+    (repo / "src/calc.py").write_text(changed)
+    git(repo, "add", "src/calc.py")
+    assert predictor.predict(None, staged=True, experts=["test"]).items[0].item == its_test
+    git(repo, "commit", "-q", "-m", f"Break {func}")
+    assert predictor.predict(None, rev_range="HEAD~1..HEAD", experts=["test"]).items[0].item == its_test

@@ -24,6 +24,7 @@ from git_ml.store import Store
 EXPERT_NAMES = ("file", "test", "error", "doc", "refactor")  # the domain experts a query can name
 MAX_EPISODES = 50  # newest episode experts that vote on file queries
 EPISODE_WEIGHT = 0.5  # one session is weaker evidence than a whole history
+MAX_DIFF = 4 << 20  # bytes of a diff read for one query (a vendored blob must not stall it)
 _REFACTOR_KIND = re.compile(r"\b(renam|mov|extract|inlin|signature|split)\w*", re.I)
 _KIND = {"renam": "rename", "mov": "move", "extract": "extract", "inlin": "inline", "signature": "signature",
          "split": "extract"}
@@ -68,6 +69,18 @@ def range_files(layout: Layout, rev_range: str) -> list[str]:
     if not files:
         raise GitMLError(f"the range {rev_range} has no changes")
     return files
+
+
+def change_diff(layout: Layout, *, staged: bool = False, rev_range: str | None = None) -> str | None:
+    """The unified diff (no context lines) of the staged changes or of a range, for the experts
+    that read which lines changed (the test expert: the changed functions and their callers).
+    At most MAX_DIFF bytes; None when git cannot give it (the file lists still answer)."""
+    args = ["diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", "-U0", "--diff-filter=d"]
+    args += ["--cached"] if staged else [rev_range or "", "--"]
+    out = _git(layout, args)
+    if out.returncode != 0 or not out.stdout:
+        return None
+    return out.stdout[:MAX_DIFF].decode("utf-8", "replace")
 
 
 def resolve_files(layout: Layout, files: Sequence[str], cwd: Path | None,
@@ -163,15 +176,19 @@ class Predictor:
             if not files and not staged and not rev_range:
                 raise GitMLError("the query is empty (give words, --files, --staged or --range)")
         changed = resolve_files(self.layout, files, cwd, note)
+        diffs = []
         if staged:
             changed += staged_files(self.layout)
+            diffs.append(change_diff(self.layout, staged=True))
         if rev_range:
             changed += range_files(self.layout, rev_range)
+            diffs.append(change_diff(self.layout, rev_range=rev_range))
         changed = list(dict.fromkeys(changed))
         if query is None and not changed:
             raise GitMLError("nothing to predict from: give a query, --files, --staged or --range")
         plan = route(query, changed, experts)
-        q = Query(text=query, files=changed, refactor_type=refactor_kind(query))
+        diff = "".join(d for d in diffs if d) or None
+        q = Query(text=query, files=changed, diff=diff, refactor_type=refactor_kind(query))
         predictions: list[ExpertPrediction] = []
         weights: dict[str, float] = {}
         missing = []

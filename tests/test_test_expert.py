@@ -243,3 +243,21 @@ def test_a_parameter_of_the_changed_function_favours_the_tests_passing_it():
         assert "param:errors" in pred.metadata["changed_names"]
         assert [t for t, _ in pred.items[:2]] == ["tests/test_via_open.py", "tests/test_show.py"]
         assert "changed" not in pred.metadata["reasons"].get("tests/test_other.py", {})  # it reaches nothing
+
+
+def test_a_testing_package_inside_the_library_is_code_to_test_not_a_test_to_run():
+    from git_ml.experts.changes import is_code, is_test
+
+    assert not is_test("sphinx/testing/util.py") and is_code("sphinx/testing/util.py")
+    assert not is_test("django/test/utils.py")
+    assert is_test("tests/roots/conf.py") and is_test("testing/python/collect.py")  # a suite's folder
+    assert is_test("src/pkg/tests/helpers.py") and is_test("sphinx/testing/test_util.py")
+    tree = {**TREE, "src/shop/testing/__init__.py": "",
+            "src/shop/testing/fixtures.py": "from shop.cart import Cart\n\ndef make():\n    return Cart()\n",
+            "tests/test_fixtures.py": "from shop.testing.fixtures import make\n\ndef test_make():\n    make()\n"}
+    commits = history() + [commit(f"f{i}", "src/shop/testing/fixtures.py", "tests/test_fixtures.py") for i in range(3)]
+    e = fitted(commits, tree)
+    pred = e.predict(Query(files=["src/shop/testing/fixtures.py"]), top=20)
+    # the helper is what changed, not a test to run: its tests come first
+    assert pred.metadata["must_run"] == [] and pred.items[0][0] == "tests/test_fixtures.py"
+    assert "src/shop/testing/fixtures.py" not in [t for t, _ in pred.items]

@@ -28,6 +28,7 @@ MAX_COMMIT_FILES = 30
 DOC_EXTS = (".md", ".rst", ".txt", ".adoc")
 _NOT_DOCS = ("requirements", "constraints", "license", "licence", "copying", "notice", "cmakelists")
 _TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs"}
+_SUITE_DIRS = {"tests", "__tests__"}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -36,8 +37,11 @@ def is_test(path: str) -> bool:
     name = posixpath.basename(path)
     parts = path.split("/")
     if path.endswith(".py"):
+        # A test suite's folder (``tests/``, ``testing/``) at the top, or ``tests`` anywhere; a
+        # ``test``/``testing`` package inside a package is library code for test authors
+        # (``sphinx/testing/util.py``, ``django/test/utils.py``), not tests to run.
         return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-                or any(p in _TEST_DIRS for p in parts[:-1]) or "test" in parts[0])
+                or "test" in parts[0] or any(p in _SUITE_DIRS for p in parts[1:-1]))
     if path.endswith(".go"):
         return name.endswith("_test.go")
     if path.endswith(".java"):

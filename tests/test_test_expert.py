@@ -191,6 +191,14 @@ def test_a_test_folder_named_after_the_module_counts_as_its_namesake():
     assert naming_score("src/tests.py", "tests/test_other.py") < 0.8  # the top tests/ folder names nothing
 
 
+def test_a_private_module_is_the_namesake_of_its_test():
+    from git_ml.experts.changes import naming_score
+
+    assert naming_score("httpx/_client.py", "tests/client/test_client.py") == 1.0
+    assert naming_score("httpx/_models.py", "tests/models/test_url.py") == 0.8
+    assert naming_score("httpx/_client.py", "tests/test_utils.py") == 0.0
+
+
 def test_co_change_is_the_strongest_coupling_to_any_changed_file_not_diluted_by_the_others():
     e = fitted()
     alone = e.predict(Query(files=["src/shop/report.py"]), top=20).metadata["reasons"]["tests/test_layout.py"]

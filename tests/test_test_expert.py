@@ -192,11 +192,14 @@ def test_a_test_folder_named_after_the_module_counts_as_its_namesake():
 
 
 def test_a_private_module_is_the_namesake_of_its_test():
-    from git_ml.experts.changes import naming_score
+    from git_ml.experts.test import namesake
 
-    assert naming_score("httpx/_client.py", "tests/client/test_client.py") == 1.0
-    assert naming_score("httpx/_models.py", "tests/models/test_url.py") == 0.8
-    assert naming_score("httpx/_client.py", "tests/test_utils.py") == 0.0
+    assert namesake("httpx/_client.py", "tests/client/test_client.py") == 1.0
+    assert namesake("httpx/_models.py", "tests/models/test_url.py") == 0.8
+    assert namesake("httpx/_client.py", "tests/test_utils.py") == 0.0
+    assert namesake("pkg/__init__.py", "tests/test_init.py") < 1.0  # a package's __init__ is no "init"
+    tree = {**TREE, "src/shop/_tax.py": "RATE = 1\n", "tests/test_tax.py": "def test_rate():\n    pass\n"}
+    assert ranked(fitted(tree=tree), files=["src/shop/_tax.py"])[0] == "tests/test_tax.py"
 
 
 def test_co_change_is_the_strongest_coupling_to_any_changed_file_not_diluted_by_the_others():

@@ -110,7 +110,7 @@ def test_stem(path: str) -> str:
 def naming_score(source: str, test: str) -> float:
     """1 when ``test`` is named after ``source`` (``core.py`` ~ ``test_core.py``), 0.8 when it
     sits in a test folder named after it, partial for a shared word, 0 otherwise."""
-    s, t = stem(source).lstrip("_"), test_stem(test)  # a private module: `_client.py` ~ `test_client.py`
+    s, t = stem(source), test_stem(test)
     if not s or not t:
         return 0.0
     if s == t:

@@ -29,8 +29,10 @@ help there is switched off; a weight leaves its default only for a clear gain th
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from git_ml.experts.base import Query, TrainingData
@@ -133,6 +135,17 @@ def _runs(lines: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
+@lru_cache(maxsize=1 << 16)
+def namesake(source: str, test: str) -> float:
+    """:func:`naming_score`, a private module counting as its public name: a test covers
+    ``httpx/_client.py`` as ``tests/client/test_client.py``, not as a partial match."""
+    folder, name = posixpath.split(source)
+    public = name.lstrip("_")
+    if public == name or public.startswith("init"):  # ``__init__.py`` names its package, not "init"
+        return naming_score(source, test)
+    return max(naming_score(source, test), naming_score(posixpath.join(folder, public), test))
+
+
 RUN_WEIGHT = 0.25  # a test an agent chose to run after editing a file, without it failing
 
 
@@ -231,7 +244,7 @@ class TestExpert(ChangeGraphExpert):
         for t in sorted(tests, key=lambda t: (-co.freq.get(t, 0), t)):
             tw = path_words(t)
             out[t] = [
-                max((naming_score(s, t) for s in sources), default=0.0),
+                max((namesake(s, t) for s in sources), default=0.0),
                 1.0 / dist[t] if t in dist else 0.0,
                 refs.get(t, 0.0),
                 max((p.get(t, 0.0) for p in partners), default=0.0),

@@ -2,7 +2,8 @@
 
 Channels, each a feature in [0, 1] per (change, test file):
 
-* ``naming``   the test is named after a changed file (``core.py`` ~ ``test_core.py``, ``FooTest``);
+* ``naming``   the test is named after a changed file (``core.py`` ~ ``test_core.py``, ``FooTest``;
+  a private module by its public name, ``_client.py`` ~ ``test_client.py``);
 * ``imports``  the test imports a changed module, directly (1) or transitively (1/distance);
 * ``references`` the test uses names the changed files define, or that files importing them
   define (1/(1 + distance)); rarer names weigh more;

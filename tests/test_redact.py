@@ -180,3 +180,11 @@ FRAGMENTS = st.lists(st.one_of(PRINTABLE, KEYS, st.sampled_from(
 def test_redaction_is_idempotent(text):
     once = redact(text)
     assert redact(once) == once
+
+
+def test_a_quote_shared_by_two_quoted_keys_hides_both_in_one_pass():
+    # found by hypothesis: the second key is quoted by the first one's closing quote
+    text = "'a00789=ABCDEF0123456'a0011223456789=ABCDE'"
+    once = redact(text)
+    assert "ABCDEF0123456" not in once and "a0011223456789" not in once
+    assert redact(once) == once

@@ -80,7 +80,9 @@ _FLAG = re.compile(r"(?i)(?P<name>--?(?:passw(?:or)?d|token|secret|api-?key|auth
 
 # -- high-entropy values assigned to any name --------------------------------------------------
 _ANY_ASSIGN = re.compile(r"(?P<pre>[A-Za-z_][A-Za-z0-9_.-]*['\"]?\s*(?:=|:)\s*['\"]?)(?P<v>[A-Za-z0-9+/_=.-]{20,})")
-_QUOTED = re.compile(r"(['\"])([A-Za-z0-9+/_=.-]{20,})\1")
+# The closing quote is only looked at, not consumed: it may open the next quoted value
+# ('k1'k2'), which a second pass would otherwise find (redaction must be idempotent).
+_QUOTED = re.compile(r"(['\"])([A-Za-z0-9+/_=.-]{20,})(?=\1)")
 _HEXISH = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _NOT_SECRET_VALUE = re.compile(r"^(?:\$|%|\{\{|<|\[REDACTED|\*+$|x+$|X+$|\.+$|true$|false$|null$|none$|None$|"
                                r"changeme$|placeholder|your[_-]|example|dummy|redacted|\.\.\.)", re.I)
@@ -159,7 +161,7 @@ def _own_rules(text: str) -> str:
     text = _BEARER.sub(_bearer, text)
     text = _ANY_ASSIGN.sub(lambda m: m.group("pre") + PLACEHOLDER.format("high-entropy")
                            if _looks_random(m.group("v")) else m.group(0), text)
-    text = _QUOTED.sub(lambda m: m.group(1) + PLACEHOLDER.format("high-entropy") + m.group(1)
+    text = _QUOTED.sub(lambda m: m.group(1) + PLACEHOLDER.format("high-entropy")
                        if _looks_random(m.group(2)) else m.group(0), text)
     return text
 

@@ -138,3 +138,22 @@ def test_update_and_train_give_the_same_models(repo):
         assert a == b, t
         assert micro.trained_on_commits == scratch[t].trained_on_commits
     assert registry.load(layout, ["file"], store)["file"].index.dump() == index_after_update
+
+
+def test_the_worker_update_that_crosses_the_tuning_window_re_tunes_the_file_expert(repo):
+    # 3 + 119 commits: the file expert's tuning window is 112; 18 more make it 128 (a re-tune)
+    layout, store = setup(repo)
+    for n in range(137):
+        if n == 119:
+            backfill(layout, store)
+            registry.train_all(layout, store)
+            before = registry.read_micro(layout.domain_expert_file("file")).model_data["tuning"]["window"]
+        name = ["alpha", "beta", "gamma"][n % 3]
+        commit_file(repo, f"src/{name}.py", f"def {name}_{n}(): pass\n", f"Improve {name} handling step {n}")
+    backfill(layout, store)
+    assert "file" in registry.update(layout, store)
+    updated = registry.read_micro(layout.domain_expert_file("file")).model_data
+    registry.train_all(layout, store)
+    scratch = registry.read_micro(layout.domain_expert_file("file")).model_data
+    assert before == 112 and updated["tuning"]["window"] == scratch["tuning"]["window"] == 128
+    assert updated["weights"] == scratch["weights"] and updated["tuning"] == scratch["tuning"]

@@ -35,21 +35,6 @@ from git_ml.experts.file import FEATURES, FileExpert  # noqa: E402
 from git_ml.experts.snapshot import Snapshot  # noqa: E402
 
 
-def oracle(matrix, start: list[float], rounds: int = 4) -> tuple[list[float], float]:
-    """Coordinate ascent on the answer items' own MRR (the upper bound of a re-weighting)."""
-    w = list(start)
-    best = file_tuning._objective([matrix], w)
-    for _ in range(rounds):
-        improved = False
-        for i in range(len(w)):
-            value, got = file_tuning._coordinate([matrix], w, i)
-            if got > best + 1e-9 and value != w[i]:
-                w[i], best, improved = value, got, True
-        if not improved:
-            break
-    return w, best
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("repo", type=Path)
@@ -66,18 +51,18 @@ def main() -> int:
         expert = FileExpert()
         expert.fit(TrainingData(commits=train, revision=train[-1].hash, snapshot=at_cut))
         file_tuning.CANDIDATES = 10**9  # every candidate: the oracle may lift any of them
-        matrix = file_tuning._matrix(expert, items, names, expert.weights)
+        matrix = file_tuning.feature_matrix(expert, items, names, expert.weights)
         expert.close()
         at_cut.close()
     tuned = [expert.weights[n] for n in names]
     found = sum(1 for vecs, _ in matrix if vecs) / len(matrix)
     print(f"{args.repo}: {len(train)} learn / {len(test)} answer commits, {len(items)} file items")
     print(f"  a modified file among the candidates: {found:.3f} of the items")
-    print(f"  FileExpert as trained (inner-split weights): MRR {file_tuning._objective([matrix], tuned):.3f}")
+    print(f"  FileExpert as trained (inner-split weights): MRR {file_tuning.objective([matrix], tuned):.3f}")
     for i, n in enumerate(names):
         alone = [1.0 if j == i else 0.0 for j in range(len(names))]
-        print(f"    {n:16} alone: MRR {file_tuning._objective([matrix], alone):.3f}")
-    w, best = oracle(matrix, tuned)
+        print(f"    {n:16} alone: MRR {file_tuning.objective([matrix], alone):.3f}")
+    w, best = file_tuning.ascend([matrix], tuned, rounds=4)  # fitted on the answers themselves
     print(f"  oracle re-weighting (fitted on the answer items): MRR {best:.3f}")
     print("    weights: " + ", ".join(f"{n}={v:g}" for n, v in zip(names, w) if v))
     return 0

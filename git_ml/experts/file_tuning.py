@@ -57,7 +57,7 @@ def _items(expert, commits: Sequence[CommitRecord]):
     return files[-cap:], couple[-cap:]
 
 
-def _matrix(expert, items, names: Sequence[str], default: dict[str, float]):
+def feature_matrix(expert, items, names: Sequence[str], default: dict[str, float]):
     """Per item: its best CANDIDATES by default weights as sparse feature vectors, and which are gold.
     Items with no gold file among the candidates are kept as empty (reciprocal rank 0 whatever
     the weights)."""
@@ -98,7 +98,8 @@ def _mrr_of(scores: list[list[float]], matrix) -> float:
     return total / max(1, len(matrix))
 
 
-def _objective(mats, w) -> float:
+def objective(mats, w) -> float:
+    """Mean MRR over the matrices that have items."""
     used = [m for m in mats if m]
     return sum(_mrr_of(_scores(m, w), m) for m in used) / max(1, len(used))
 
@@ -157,6 +158,22 @@ def inner_cut(commits: Sequence[CommitRecord]) -> int:
     return cut if cut >= MIN_ITEMS else 0
 
 
+def ascend(mats, w: Sequence[float], rounds: int = ROUNDS) -> tuple[list[float], float]:
+    """Coordinate ascent on the mean MRR of ``mats`` (one matrix per kind of item) from ``w``:
+    the weights and their objective."""
+    w = list(w)
+    best = objective(mats, w)
+    for _ in range(rounds):
+        improved = False
+        for i in range(len(w)):
+            value, got = _coordinate(mats, w, i)
+            if got > best + 1e-9 and value != w[i]:
+                w[i], best, improved = value, got, True
+        if not improved:
+            break
+    return w, best
+
+
 def tune_weights(expert, commits: Sequence[CommitRecord], cut: int):
     """Weights, calibration curve and a tuning summary, from ``expert`` (whose index holds
     ``commits[:cut]``) answering the items of ``commits[cut:]``. Task and coupling items are
@@ -173,19 +190,11 @@ def tune_weights(expert, commits: Sequence[CommitRecord], cut: int):
         if len(files) < MIN_ITEMS:
             return weights, None, {"skipped": f"only {len(files)} inner items"}
         names = list(FEATURES)
-        mats = [_matrix(expert, files, names, weights), _matrix(expert, couple, names, weights)]
+        mats = [feature_matrix(expert, files, names, weights), feature_matrix(expert, couple, names, weights)]
     finally:
         expert.weights = saved
-    w = [weights[n] for n in names]
-    start = best = _objective(mats, w)
-    for _ in range(ROUNDS):
-        improved = False
-        for i in range(len(names)):
-            value, got = _coordinate(mats, w, i)
-            if got > best + 1e-9 and value != w[i]:
-                w[i], best, improved = value, got, True
-        if not improved:
-            break
+    start = objective(mats, [weights[n] for n in names])
+    w, best = ascend(mats, [weights[n] for n in names])
     tuned = dict(zip(names, w))
     summary: dict[str, Any] = {"inner_commits": cut, "inner_file_items": len(files),
                                "inner_couple_items": len(couple), "objective_default": round(start, 4),

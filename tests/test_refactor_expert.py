@@ -84,3 +84,30 @@ def test_model_data_round_trips_through_msgspec_json():
     q = Query(files=["pkg/models.py"], refactor_type="signature")
     assert back.predict(q).items == e.predict(q).items
     assert back.predict(q).metadata == e.predict(q).metadata
+
+
+def test_files_gone_from_the_snapshot_are_never_affected():
+    # legacy.py changed with models.py, then went in a merge (which the history skips): only the
+    # snapshot knows it is gone
+    commits = history() + [CommitRecord(hash=f"o{i}", message="old", files=[
+        FileChange(path="pkg/models.py"), FileChange(path="pkg/legacy.py", status="A" if i == 0 else "M")])
+        for i in range(3)]
+    order = [p for p, _ in fitted(commits).predict(Query(files=["pkg/models.py"]), top=50).items]
+    assert "pkg/settings.py" in order
+    assert "pkg/legacy.py" not in order
+
+
+def test_path_words_fade_for_a_seed_known_by_its_history():
+    tree = dict(TREE, **{"CHANGES.md": "", "docs/changes.md": "", "pkg/new_feature.py": "",
+                         "tests/test_new_feature.py": ""})
+    commits = history() + [CommitRecord(hash=f"h{i}", message="note", files=[
+        FileChange(path="CHANGES.md"), FileChange(path="pkg/views.py")]) for i in range(12)]
+    commits += [CommitRecord(hash=f"d{p}", message="add", files=[FileChange(path=p, status="A")])
+                for p in ("docs/changes.md", "tests/test_new_feature.py")]
+    e = fitted(commits, tree)
+    # Even a fusion that trusts path words most (as a small inner split may learn) ranks the
+    # changelog's real partner first; a file with no history is still matched by its words.
+    e.weights = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 4.0]
+    assert [p for p, _ in e.predict(Query(files=["CHANGES.md"]), top=5).items][0] == "pkg/views.py"
+    assert [p for p, _ in e.predict(Query(files=["pkg/new_feature.py"]), top=5).items][0] == \
+        "tests/test_new_feature.py"

@@ -10,7 +10,7 @@ Impact types (metadata ``impacts``), each also a fusion feature in [0, 1]:
 * ``tests``       it is a test of them (naming convention, or a test importing them).
 
 Plus ``recent`` (co-change with a half-life), ``prior`` (change frequency) and ``words`` (shared
-path words). Weights are learned on a rolling inner time split ("first file of a commit -> its
+path words, which stand in for the history a seed lacks: they fade as its past commits grow). Weights are learned on a rolling inner time split ("first file of a commit -> its
 other files"); a rename, move or signature change
 doubles the weight of the structural impacts (importers and references), whose code must follow.
 """
@@ -42,6 +42,7 @@ STRUCTURAL = {"rename", "move", "signature", "extract", "inline"}
 MIN_INNER_ITEMS = 8
 MAX_DEFS = 200
 MAX_CANDIDATES = 150
+WORDS_BACKOFF = 5.0  # a seed's past commits at which its path words count half
 TOP_PRIOR = 50  # the most changed files are candidates even with no link to the seeds  # names per file used for the references channel
 
 
@@ -120,14 +121,16 @@ class RefactorExpert(ChangeGraphExpert):
         partners = [co.partners(s) for s in seeds]
         lately = [recent.partners(s) for s in seeds]
         top = max(co.freq.values(), default=0) or 1
-        words = [path_words(s) for s in seeds]
+        # Path words stand in for history a seed lacks: a file with many past commits is known by
+        # its co-change, and its name's likeness to others' says little (``CHANGES.rst``).
+        words = [(path_words(s), WORDS_BACKOFF / (WORDS_BACKOFF + co.freq.get(s, 0))) for s in seeds]
         pool = set(importers) | imported | set(refs) | {q for p in partners for q in p}
         pool |= {p for p in co.freq if is_test(p)}
         pool |= set(sorted(co.freq, key=lambda p: -co.freq[p])[:TOP_PRIOR])
         if alive is not None:
             pool &= alive
-        elif self.files:
-            pool &= set(self.files) | set(co.freq)
+        elif self.files:  # the files of the snapshot learned from: a deleted file is affected by nothing
+            pool &= set(self.files)
         pool -= set(seeds)
         out = {}
         for p in sorted(pool, key=lambda p: (-co.freq.get(p, 0), p)):
@@ -141,7 +144,7 @@ class RefactorExpert(ChangeGraphExpert):
                 max((naming_score(s, p) for s in seeds), default=0.0) if test else 0.0,
                 sum(q.get(p, 0.0) for q in lately) / len(lately),
                 co.freq.get(p, 0) / top,
-                max((len(w & pw) / len(w | pw) for w in words if w | pw), default=0.0),
+                max((trust * len(w & pw) / len(w | pw) for w, trust in words if w | pw), default=0.0),
             ]
             if test and p in importers:
                 out[p][4] = max(out[p][4], 0.5 / importers[p])

@@ -10,9 +10,10 @@ Impact types (metadata ``impacts``), each also a fusion feature in [0, 1]:
 * ``tests``       it is a test of them (naming convention, or a test importing them).
 
 Plus ``recent`` (co-change with a half-life), ``prior`` (change frequency) and ``words`` (shared
-path words, which stand in for the history a seed lacks: they fade as its past commits grow). Weights are learned on a rolling inner time split ("first file of a commit -> its
-other files"); a rename, move or signature change
-doubles the weight of the structural impacts (importers and references), whose code must follow.
+path words, which stand in for the history a seed lacks: they fade as its past commits grow).
+Weights are learned on a rolling inner time split ("first file of a commit -> its other files");
+a rename, move or signature change doubles the weight of the structural impacts (importers and
+references), whose code must follow.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ IMPACTS = FEATURES[:5]
 DEFAULT_WEIGHTS = (0.5, 0.25, 0.25, 1.0, 0.5, 0.5, 0.25, 0.25)
 STRUCTURAL = {"rename", "move", "signature", "extract", "inline"}
 MIN_INNER_ITEMS = 8
-MAX_DEFS = 200
+MAX_DEFS = 200  # names per file used for the references channel
 MAX_CANDIDATES = 150
 WORDS_BACKOFF = 5.0  # a seed's past commits at which its path words count half
-TOP_PRIOR = 50  # the most changed files are candidates even with no link to the seeds  # names per file used for the references channel
+TOP_PRIOR = 50  # the most changed files are candidates even with no link to the seeds
 
 
 class RefactorExpert(ChangeGraphExpert):

@@ -26,6 +26,9 @@ def test_bug_reports_that_name_no_bug_are_fixes():
     assert classify_intent("bash shell completion breaks on paths with spaces") == "fix_bug"
     assert classify_intent("prompt with hide_input=True still echoes") == "fix_bug"
     assert classify_intent("echo prints bytes wrongly on windows") == "fix_bug"
+    assert classify_intent("debugger PIN is not shown when the terminal is not interactive") == "fix_bug"
+    assert classify_intent("cookies are no longer sent after a redirect") == "fix_bug"
+    assert classify_intent("the reloader can't see files in a symlinked folder") == "fix_bug"
     assert classify_intent("support colors in the pager") == "implement_feature"
 
 

@@ -35,7 +35,8 @@ _WORDS = {
     "refactor": re.compile(r"\b(refactor\w*|renam\w*|move|moving|extract\w*|split|inline|reorgani[sz]\w*)\b", re.I),
     # A bug report often names no bug: "X does not render", "Y breaks Z", "still echoes".
     "fix_bug": re.compile(r"\b(fix\w*|bugs?|broken|breaks?|crash\w*|regression|wrong\w*|incorrect\w*|"
-                          r"fails?|failing|does ?n[o']t|doesn't|not working|still|hangs?|leaks?)\b", re.I),
+                          r"fails?|failing|does ?n[o']t|doesn't|not working|still|hangs?|leaks?|"
+                          r"(?:is|are|was|were) not|isn't|aren't|wasn't|no longer|can ?not|can't|won't)\b", re.I),
 }
 
 

@@ -2,8 +2,9 @@
 
 from rich.console import Console
 
-from git_ml.records import AggregatedPrediction, PredictedItem
-from git_ml.surfaces.render import render_prediction
+from git_ml.evaluation.replay import EvalResult, TaskResult
+from git_ml.records import AggregatedPrediction, ExpertMetrics, PredictedItem
+from git_ml.surfaces.render import render_eval, render_prediction
 
 
 def _text(items):
@@ -34,3 +35,19 @@ def test_expert_ids_are_shown_short_and_whole():
     sid = "0f9e8d7c-1111-2222-3333-444455556666"
     out = _text([PredictedItem(item="src/a.py", confidence=0.9, experts=["file_expert", f"episode_{sid}"])])
     assert "file, episode 0f9e8d7c" in out and "…" not in out
+
+
+def test_eval_table_keeps_every_number_at_80_columns():
+    anchor = {"n": 144, "mrr": 0.6184, "acc@1": 0.5, "acc@5": 0.7292, "rec@10": 0.6551, "map": 0.4652}
+    metrics = ExpertMetrics(mrr=0.6371, acc_at_k={1: 0.5139, 5: 0.7986}, recall_at_k={10: 0.6701}, map=0.4671,
+                            calibration_error=0.0412, test_examples=144)
+    result = EvalResult(split=0.8, train_commits=1457, test_commits=365, cut="f62496120f63aa", items={"files": 144},
+                        anchors={"files/bm25+knn+content": anchor, "files/pop": dict(anchor, mrr=0.3729)},
+                        results=[TaskResult(expert="file", task="files", metrics=metrics)])
+    console = Console(record=True, width=80)  # what a pipe or CI log gets
+    render_eval(result, console)
+    out = console.export_text()
+    assert "…" not in out
+    for figure in ("0.618", "0.373", "0.637", "0.514", "0.799", "0.670", "0.467", "0.041", "144"):
+        assert figure in out
+    assert "bm25+knn+content" in out and "file expert" in out

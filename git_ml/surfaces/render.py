@@ -60,14 +60,19 @@ def render_eval(result: Any, console: Any) -> None:
 
     console.print(f"temporal replay: learn {result.train_commits} commits, answer {result.test_commits} "
                   f"(cut at {result.cut[:12]}, split {result.split})")
+    # Numbers never shrink to an ellipsis (a narrow terminal, a pipe's 80 columns): method names
+    # fold instead, and the task column already says which task an anchor belongs to.
     table = Table(show_edge=False, pad_edge=False)
-    for col in ("task", "method", "n", "MRR", "Acc@1", "Acc@5", "R@10", "MAP", "ECE"):
-        table.add_column(col, justify="left" if col in ("task", "method") else "right", no_wrap=True)
+    table.add_column("task", no_wrap=True)
+    table.add_column("method", overflow="fold", min_width=12)
+    for col in ("n", "MRR", "Acc@1", "Acc@5", "R@10", "MAP", "ECE"):
+        table.add_column(col, justify="right", no_wrap=True, min_width=max(len(col), 5))
     for task in ("files", "tests", "docs", "couple"):
         anchors = {k: v for k, v in result.anchors.items() if k.startswith(task + "/")}
         for name, v in sorted(anchors.items()):
             style = "bold" if name == _BEST[task] else "dim"
-            table.add_row(task, f"[{style}]{name}[/{style}]", str(int(v.get("n", 0))), f"{v['mrr']:.3f}",
+            short = name.removeprefix(task + "/")
+            table.add_row(task, f"[{style}]{short}[/{style}]", str(int(v.get("n", 0))), f"{v['mrr']:.3f}",
                           f"{v['acc@1']:.3f}", f"{v['acc@5']:.3f}", f"{v['rec@10']:.3f}", f"{v['map']:.3f}", "")
         for r in result.results:
             if r.task != task:

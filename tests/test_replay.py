@@ -128,4 +128,4 @@ def test_git_ml_eval_end_to_end_stores_metrics(repo, on_path):
     saved = msgspec.json.decode(find_layout(repo).domain_expert_file("file").read_bytes(), type=MicroExpert)
     assert saved.metrics is not None and saved.metrics.mrr == files["metrics"]["mrr"]
     text = run_gitml(repo, "eval", "--expert", "file")
-    assert text.returncode == 0 and b"files/bm25+knn+content" in text.stdout
+    assert text.returncode == 0 and b"bm25+knn+content" in text.stdout and b"file expert" in text.stdout

@@ -98,6 +98,18 @@ def test_diff_hunks_name_the_changed_function_and_select_its_users():
     assert pred.metadata["reasons"]["tests/test_rounding.py"]["changed"] == 1.0
 
 
+def test_a_test_named_after_the_changed_class_is_its_namesake():
+    # test_totals.py neither imports cart.py nor is named after it, but after Cart.total
+    tree = {**TREE, "tests/test_totals.py": "def test_sum():\n    assert 1 + 2 == 3\n"}
+    e = fitted(tree=tree)
+    hunk = "--- a/src/shop/cart.py\n+++ b/src/shop/cart.py\n@@ -5,1 +5,1 @@\n-        return add(1, 2)\n+        return 3\n"
+    pred = e.predict(Query(diff=hunk), top=20)
+    assert pred.metadata["reasons"]["tests/test_totals.py"]["naming"] == 1.0
+    assert [t for t, _ in pred.items].index("tests/test_totals.py") < 3
+    file_only = e.predict(Query(files=["src/shop/cart.py"]), top=20).metadata["reasons"]
+    assert "naming" not in file_only.get("tests/test_totals.py", {})
+
+
 def test_a_changed_private_helper_reaches_tests_through_its_callers():
     e = fitted()
     hunk = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -8,1 +8,1 @@\n-    return str(x)\n+    return x\n"

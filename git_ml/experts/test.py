@@ -22,7 +22,9 @@ graph), and ``changed`` scores the tests that use those names, or the names of t
 calling them or reading a module-level table holding them (half the weight per hop): the static
 counterpart of per-test coverage, with a fixed share of the fusion (``DIFF_SHARE`` of the learned
 weights' total) since history has no diffs to learn it from. Among the tests it reaches, those
-naming a parameter of the changed function (``errors=``) count more.
+naming a parameter of the changed function (``errors=``) count more. A test named after a changed
+definition or the class around it is a namesake too (``Argument.human_readable_name`` ~
+``test_arguments.py``).
 
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored against the code as it was
@@ -53,6 +55,7 @@ from git_ml.experts.changes import (
     path_words,
     inner_items,
     test_file,
+    test_stem,
 )
 from git_ml.experts.codegraph import CallGraph, CodeGraph, is_dunder, module_name
 from git_ml.records import CommitRecord, ExpertPrediction
@@ -364,6 +367,21 @@ class TestExpert(ChangeGraphExpert):
                     names.update((PARAM + p, 1.0) for p in inner.params if len(p) > 3)
         return names
 
+    def _named_after_definitions(self, hunks: dict[str, list[tuple[int, int]]],
+                                 tests: Sequence[str]) -> set[str]:
+        """The tests named after a definition the diff touches or a class or function around it
+        (``Argument.human_readable_name`` ~ ``test_arguments.py``): a file's namesake test is
+        one per module, a definition's is the one for the code that changed."""
+        calls = self._index()[2]
+        defs = set()
+        for path, ranges in hunks.items():
+            for node in calls.nodes_in(path, ranges, self.graph) if path in self.graph.facts else ():
+                for part in node.split("::", 1)[1].split("."):
+                    if len(part) > 3 and not is_dunder(part):
+                        defs.add(part.lower().strip("_").replace("_", ""))
+        return {t for t in tests if (stem := test_stem(t).replace("_", "")) and (
+            stem in defs or stem.removesuffix("s") in defs)}
+
     def _names_of(self, path: str) -> set[str]:
         f = self.graph.facts.get(path)
         return set(f.names) if f is not None else set()
@@ -409,10 +427,13 @@ class TestExpert(ChangeGraphExpert):
         if names:
             names.update(self._changed_params(hunks))
         changed = self._name_users(names, candidates) if names else {}
+        named = self._named_after_definitions(hunks, candidates)
         if sources:
             diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0
             total = sum(self.weights) + diff_weight or 1.0
             for t, feats in self._features(sources, candidates, self.cochange, self.recent).items():
+                if t in named:
+                    feats[0] = 1.0
                 s = sum(w * f for w, f in zip(self.weights, feats)) + diff_weight * changed.get(t, 0.0)
                 if s > 0:
                     scored.append((s / total, t))

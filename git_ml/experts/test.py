@@ -10,9 +10,9 @@ Channels, each a feature in [0, 1] per (change, test file):
 * ``cochange`` the test changed together with a changed file in past commits (the confidence,
   shrunk by its support so that one lucky commit counts less than a habit; the strongest over the
   changed files: a change to two files needs the tests of each, and an average would dilute them);
-  ``cochanges`` the same summed over the changed files, for the test of the change as a whole
-  (several changed files each with a namesake test tie on naming: the test that changed with
-  most of them is the likelier one); ``recent`` the strongest with a half-life, so the project's
+  ``cochanges`` the same summed over the changed files (the one channel that can pass 1), for
+  the test of the change as a whole (several changed files each with a namesake test tie on
+  naming: the test that changed with most of them is the likelier one); ``recent`` the strongest with a half-life, so the project's
   current habits count most;
 * ``failures`` the test failed after changes to these files (CI results, session test runs);
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.

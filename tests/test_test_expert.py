@@ -6,9 +6,12 @@ from __future__ import annotations
 import msgspec
 
 from git_ml.experts.base import Query, TrainingData
-from git_ml.experts.test import TestExpert, changed_lines, diff_paths
+from git_ml.capture.git import log_commits
+from git_ml.experts.snapshot import Snapshot
+from git_ml.experts.test import DEFAULT_WEIGHTS, FEATURES, TestExpert, changed_lines, diff_paths
 from git_ml import records  # TestRun/TestOutcome by module: pytest would collect Test* names
 from git_ml.records import CIResult, CommitRecord, FileChange, SessionRecord
+from conftest import git
 from expert_support import MemSnapshot, round_trip
 
 
@@ -68,7 +71,8 @@ def test_co_change_links_a_test_with_no_name_or_import_in_common():
     e = fitted()
     pred = e.predict(Query(files=["src/shop/report.py"]), top=20)
     assert pred.items[0][0] == "tests/test_layout.py"
-    assert pred.metadata["reasons"]["tests/test_layout.py"]["cochange"] == 1.0
+    # changed together in all 7 of report.py's commits: the confidence shrunk by its support, 7/(7+1)
+    assert pred.metadata["reasons"]["tests/test_layout.py"]["cochange"] == 0.875
 
 
 def test_changed_and_new_tests_are_always_selected_first():
@@ -92,6 +96,18 @@ def test_diff_hunks_name_the_changed_function_and_select_its_users():
     assert pred.metadata["changed_names"] == ["round_cents"]
     assert pred.items[0][0] == "tests/test_rounding.py"
     assert pred.metadata["reasons"]["tests/test_rounding.py"]["changed"] == 1.0
+
+
+def test_a_test_named_after_the_changed_class_is_its_namesake():
+    # test_totals.py neither imports cart.py nor is named after it, but after Cart.total
+    tree = {**TREE, "tests/test_totals.py": "def test_sum():\n    assert 1 + 2 == 3\n"}
+    e = fitted(tree=tree)
+    hunk = "--- a/src/shop/cart.py\n+++ b/src/shop/cart.py\n@@ -5,1 +5,1 @@\n-        return add(1, 2)\n+        return 3\n"
+    pred = e.predict(Query(diff=hunk), top=20)
+    assert pred.metadata["reasons"]["tests/test_totals.py"]["naming"] == 1.0
+    assert [t for t, _ in pred.items].index("tests/test_totals.py") < 3
+    file_only = e.predict(Query(files=["src/shop/cart.py"]), top=20).metadata["reasons"]
+    assert "naming" not in file_only.get("tests/test_totals.py", {})
 
 
 def test_a_changed_private_helper_reaches_tests_through_its_callers():
@@ -206,7 +222,35 @@ def test_co_change_is_the_strongest_coupling_to_any_changed_file_not_diluted_by_
     e = fitted()
     alone = e.predict(Query(files=["src/shop/report.py"]), top=20).metadata["reasons"]["tests/test_layout.py"]
     both = e.predict(Query(files=["src/shop/report.py", "src/shop/money.py"]), top=20).metadata["reasons"]
-    assert both["tests/test_layout.py"]["cochange"] == alone["cochange"] == 1.0
+    assert both["tests/test_layout.py"]["cochange"] == alone["cochange"] == 0.875
+
+
+TAX_TREE = {**TREE, "src/shop/tax.py": "X = 1\n", "src/shop/fees.py": "Y = 1\n",
+            "tests/test_a.py": "def test_a():\n    pass\n", "tests/test_b.py": "def test_b():\n    pass\n"}
+
+
+def test_a_co_change_seen_once_counts_less_than_one_seen_often():
+    # tax.py changed once after its creation, with test_a (2 of 2); fees.py five times, with
+    # test_b in four (5 of 6): one lucky commit is weaker evidence than a habit
+    commits = [commit("c0", *TAX_TREE, status="A"), commit("s1", "src/shop/tax.py", "tests/test_a.py")]
+    commits += [commit(f"f{i}", "src/shop/fees.py", *(["tests/test_b.py"] if i else [])) for i in range(5)]
+    reasons = fitted(commits, TAX_TREE).predict(Query(files=["src/shop/tax.py", "src/shop/fees.py"]),
+                                                top=20).metadata["reasons"]
+    assert reasons["tests/test_a.py"]["cochange"] == round(2 / 3, 3)
+    assert reasons["tests/test_b.py"]["cochange"] == round(5 / 7, 3)
+
+
+def test_a_test_that_changed_with_several_of_the_changed_files_sums_their_co_change():
+    # test_b changed with both tax.py and fees.py, test_a only (if more often) with tax.py
+    commits = [commit("c0", *TAX_TREE, status="A")]
+    commits += [commit(f"a{i}", "src/shop/tax.py", "tests/test_a.py") for i in range(3)]
+    commits += [commit(f"b{i}", "src/shop/tax.py", "tests/test_b.py") for i in range(2)]
+    commits += [commit(f"c{i}", "src/shop/fees.py", "tests/test_b.py") for i in range(2)]
+    commits += [commit(f"d{i}", "src/shop/fees.py") for i in range(3)]
+    pred = fitted(commits, TAX_TREE).predict(Query(files=["src/shop/tax.py", "src/shop/fees.py"]), top=20)
+    a, b = pred.metadata["reasons"]["tests/test_a.py"], pred.metadata["reasons"]["tests/test_b.py"]
+    assert a["cochange"] > b["cochange"]  # the strongest single coupling favours test_a ...
+    assert b["cochanges"] > a["cochanges"]  # ... the coupling to the whole change, test_b
 
 
 def test_a_function_held_in_a_module_level_table_reaches_the_tests_of_its_readers():
@@ -272,3 +316,35 @@ def test_a_testing_package_inside_the_library_is_code_to_test_not_a_test_to_run(
     # the helper is what changed, not a test to run: its tests come first
     assert pred.metadata["must_run"] == [] and pred.items[0][0] == "tests/test_fixtures.py"
     assert "src/shop/testing/fixtures.py" not in [t for t, _ in pred.items]
+
+
+def test_the_inner_split_reads_the_code_as_it_was_at_each_cut(repo):
+    # report.py changes alone four times out of five, so co-change ties it to test_layout.py
+    # only weakly; test_shop.py starts to import and call it only in the last commit. Read from
+    # the last commit, the import and the call would point every inner item at test_shop.py and
+    # switch those channels off; read at each cut, no test links to report.py by code and the
+    # channels keep their weights.
+    def commit_stream(n: int, files: dict[str, str]) -> str:
+        blobs = "".join(f"M 100644 inline {p}\ndata {len(t)}\n{t}\n" for p, t in files.items())
+        return (f"commit refs/heads/main\ncommitter Dev <dev@example.com> {1700000000 + n} +0000\n"
+                f"data 7\nchange\n{'from refs/heads/main^0' + chr(10) if n == 0 else ''}{blobs}")
+
+    stream = [commit_stream(0, {"src/shop/__init__.py": "", "src/shop/report.py": "def render():\n    return 0\n",
+                                "tests/test_layout.py": "def test_layout():\n    pass\n",
+                                "tests/test_shop.py": "def test_all():\n    pass\n"})]
+    for i in range(1, 101):
+        files = {"src/shop/report.py": f"def render():\n    return {i}\n"}
+        if i % 5 == 0:
+            files["tests/test_layout.py"] = f"def test_layout():\n    assert {i}\n"
+        stream.append(commit_stream(i, files))
+    stream.append(commit_stream(101, {"tests/test_shop.py": "from shop.report import render\n\n"
+                                                            "def test_all():\n    render()\n"}))
+    git(repo, "fast-import", "--quiet", input="".join(stream).encode())
+    commits = list(log_commits(repo))
+    with Snapshot(repo) as snap:
+        e = TestExpert()
+        e.fit(TrainingData(commits=commits, snapshot=snap))
+    weights = dict(zip(FEATURES, e.weights))
+    defaults = dict(zip(FEATURES, DEFAULT_WEIGHTS))
+    assert e.inner_items >= 8
+    assert weights["imports"] == defaults["imports"] and weights["references"] == defaults["references"]

@@ -321,11 +321,13 @@ def rolling_windows(commits: Sequence[CommitRecord], cuts: Sequence[float] = INN
         yield co, recent, alive, b, commits[b:nxt]
 
 
-def inner_items(commits: Sequence[CommitRecord], select, limit: int | None = None):
+def inner_items(commits: Sequence[CommitRecord], select, limit: int | None = None, on_cut=None):
     """The rolling inner split's items, each with the state it is scored against: yields
     ``(counts, recent counts, live paths, item)`` for the last ``limit`` commits (default
     ``MAX_ROWS``) for which ``select(commit, live paths)`` gives an item (not None). A first cheap
-    pass finds them, so features are only computed for the items that will be used."""
+    pass finds them, so features are only computed for the items that will be used. With
+    ``on_cut``, ``on_cut(cut)`` is called before the first item after each cut (the number of
+    commits before it), so a caller can read the code as it was there."""
     limit = MAX_ROWS if limit is None else limit
     bounds = [int(len(commits) * c) for c in INNER_CUTS] + [len(commits)]
     alive: set[str] = set()
@@ -338,8 +340,12 @@ def inner_items(commits: Sequence[CommitRecord], select, limit: int | None = Non
         eligible += [i for i in range(b, nxt) if not commits[i].is_merge and select(commits[i], alive) is not None]
     keep = set(eligible[-limit:]) if limit else set()
     for co, recent, live, cut, window in rolling_windows(commits):
+        first = True
         for i, c in enumerate(window, cut):
             if i in keep:
+                if first and on_cut is not None:
+                    on_cut(cut)
+                first = False
                 yield co, recent, live, select(c, live)
 
 

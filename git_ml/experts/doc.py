@@ -15,6 +15,9 @@ Ranking channels per doc file, fused with weights learned on a rolling inner tim
   input, so their learned weight is capped (they order docs the other channels leave close).
 
 A doc converted in one commit (``x.rst`` deleted, ``x.md`` added) keeps its co-change history.
+The inner split follows renames made inside its windows: a file is a doc by the name it ends up
+with (``CHANGES`` -> ``CHANGES.rst``), and a later change to the new name is an item about the
+candidate the counts know by the old one.
 
 ``needs_docs`` (metadata) is the probability that a commit touching these files touches a doc:
 each file's own rate, shrunk towards the base rate of its kind (source code, or anything else:
@@ -31,7 +34,7 @@ import posixpath
 import re
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -46,7 +49,6 @@ from git_ml.experts.changes import (
     is_doc,
     is_test,
     learn_weights,
-    modified_existing,
     test_stem,
     rolling_windows,
 )
@@ -209,16 +211,22 @@ class DocumentationExpert(ChangeGraphExpert):
     def _fit_inner(self, commits: Sequence[CommitRecord]) -> tuple[list[float], float, float]:
         """Fusion weights and the needs-docs threshold from a rolling inner time split."""
         rows, gate, gate_text = [], [], []
+        # A doc is judged by the name it ends up with: ``CHANGES`` became ``CHANGES.rst`` (a doc)
+        # after the last inner cut on werkzeug, and the fusion never saw its changelog.
+        final = final_names(commits)
+
+        def doc_like(path: str) -> bool:
+            return is_doc(path) or is_doc(final.get(path, path))
+
         for co, recent, alive, cut, window in rolling_windows(commits):
             rates, words, bases = doc_rates(commits[:cut])
             shares = with_code_rates(commits[:cut])
-            docs = [d for d in alive if is_doc(d)]
-            for c in window:
+            docs = [d for d in alive if doc_like(d)]
+            for c, mod in known_modified(window, alive):
                 if c.is_merge:
                     continue
-                mod = modified_existing(c, alive)
                 code = [p for p in mod if is_code(p)]
-                truth = {p for p in mod if is_doc(p)}
+                truth = {p for p in mod if doc_like(p)}
                 if code:
                     touched = any(is_doc(f.path) for f in c.files)
                     gate.append((needs_docs(code, None, rates, words, bases), touched))
@@ -349,6 +357,44 @@ class DocumentationExpert(ChangeGraphExpert):
         weights = [float(w) for w in data.get("weights", DEFAULT_WEIGHTS)]
         self.weights = weights if len(weights) == len(DEFAULT_WEIGHTS) + 1 else [*DEFAULT_WEIGHTS, POPULARITY_CAP]
         self.stale = [(str(a), str(b), int(c)) for a, b, c in data.get("stale", [])]
+
+
+def final_names(commits: Sequence[CommitRecord]) -> dict[str, str]:
+    """{path: the name it has after ``commits``} for each path renamed or converted on the way
+    (``CHANGES`` -> ``CHANGES.rst``, ``x.rst`` -> ``x.md``; chains followed)."""
+    nxt: dict[str, str] = {}
+    for c in map(doc_conversions, commits):
+        for f in c.files:
+            if f.status.startswith("R") and f.old_path and f.old_path != f.path:
+                nxt[f.old_path] = f.path
+                nxt.pop(f.path, None)  # a name taken again is live under it
+    out = {}
+    for p in nxt:
+        q, seen = p, {p}
+        while q in nxt and nxt[q] not in seen:
+            q = nxt[q]
+            seen.add(q)
+        out[p] = q
+    return out
+
+
+def known_modified(window: Sequence[CommitRecord], alive: set[str]) -> Iterator[tuple[CommitRecord, list[str]]]:
+    """(commit, the files it modified that were live at the cut) for each commit of an inner
+    window, by their names at the cut: a file renamed or converted inside the window is still
+    the candidate the counts know (the replay tasks' ground truth, followed through renames)."""
+    alias: dict[str, str] = {}  # name now -> name at the cut
+    for c in window:
+        mod = []
+        for f in c.files:
+            if f.status == "M" or f.status.startswith("R"):
+                p = f.old_path if f.status.startswith("R") and f.old_path else f.path
+                p = alias.get(p, p)
+                if p in alive:
+                    mod.append(p)
+        yield c, mod
+        for f in doc_conversions(c).files:
+            if f.status.startswith("R") and f.old_path and f.old_path != f.path:
+                alias[f.path] = alias.pop(f.old_path, f.old_path)
 
 
 def fusion_columns(feats: Sequence[float]) -> list[float]:

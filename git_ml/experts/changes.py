@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -399,20 +400,53 @@ MAX_CANDIDATES = 100  # per item, by the starting fusion
 
 
 def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start: Sequence[float],
-                  rounds: int = 3, min_items: float = 0.0) -> list[float]:
+                  rounds: int = 3, min_items: float = 0.0, min_z: float = 0.0) -> list[float]:
     """Coordinate ascent over :data:`GRID` from ``start`` on mean reciprocal rank, moving a weight
     to its best grid value only when that raises the score, so a weak channel is switched off
     rather than allowed to drag the fusion down; with ``min_items``, only when it raises the
     summed reciprocal ranks by more than that many items' worth (the start is left only for a
-    clear gain, not for the noise of a small inner split). Deterministic. Each step re-scores
-    only the coordinate being moved; only the latest ``MAX_ROWS`` items (rows are in time order)
-    and their top candidates are used."""
+    clear gain, not for the noise of a small inner split); with ``min_z``, also by more than
+    ``min_z`` times the spread of the per-item changes (a paired test: a move that reorders many
+    items both ways needs a larger net gain than one that lifts a few). Deterministic. Each step
+    re-scores only the coordinate being moved; only the latest ``MAX_ROWS`` items (rows are in
+    time order) and their top candidates are used."""
     best = list(start)
     rows = rows[-MAX_ROWS:]
     prepared = [_Row(c, t, len(start), start, MAX_CANDIDATES) for c, t in rows]
     prepared = [r for r in prepared if r.truth and r.cols and r.cols[0]]
     if not prepared:
         return best
+    n = len(rows)
+    min_gain = max(1e-9, min_items / n)
+
+    def rr_with(base: list[list[float]], k: int, g: float) -> list[float]:
+        return [_reciprocal_rank([x + g * f for x, f in zip(b, r.cols[k])] if g else b, r.truth)
+                for r, b in zip(prepared, base)]
+
+    current = [_reciprocal_rank(_scores(r, best), r.truth) for r in prepared]
+    best_val = sum(current) / n
+    for _ in range(rounds):
+        improved = False
+        for k in range(len(best)):
+            base = [_scores(r, best, skip=k) for r in prepared]
+            move = None
+            for g in GRID:
+                if g == best[k]:
+                    continue
+                per_item = rr_with(base, k, g)
+                val = sum(per_item) / n
+                need = min_gain
+                if min_z:
+                    spread = math.sqrt(sum((a - b) ** 2 for a, b in zip(per_item, current)))
+                    need = max(need, min_z * spread / n)
+                if val > best_val + need and (move is None or val > move[1]):
+                    move = (g, val, per_item)
+            if move is not None:
+                best[k], best_val, current = move
+                improved = True
+        if not improved:
+            break
+    return best
     n = len(rows)
     min_gain = max(1e-9, min_items / n)
 

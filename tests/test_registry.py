@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import msgspec
 from conftest import commit_file
 
@@ -157,3 +159,42 @@ def test_the_worker_update_that_crosses_the_tuning_window_re_tunes_the_file_expe
     scratch = registry.read_micro(layout.domain_expert_file("file")).model_data
     assert before == 112 and updated["tuning"]["window"] == scratch["tuning"]["window"] == 128
     assert updated["weights"] == scratch["weights"] and updated["tuning"] == scratch["tuning"]
+
+
+def _file_model(layout) -> dict:
+    micro = msgspec.json.decode(layout.domain_expert_file("file").read_bytes(), type=MicroExpert)
+    data = {k: v for k, v in micro.model_data.items() if k != "fingerprint"}  # a new index's identity
+    return {"data": data, "commits": micro.trained_on_commits, "hash": micro.git_hash}
+
+
+def test_the_file_expert_trained_in_a_child_equals_one_trained_in_process(repo, monkeypatch):
+    layout, store = setup(repo)
+    parent = os.getpid()
+    forked = []
+    real_fork = registry._fork_fit
+    monkeypatch.setattr(registry, "_fork_fit", lambda *a: forked.append(real_fork(*a)) or forked[-1])
+    trained = registry.train_all(layout, store)
+    assert os.getpid() == parent
+    assert forked and forked[0] is not None  # Linux with two cores or more: the child trained it
+    assert [m.expert_type for m in trained] == list(registry.available())
+    in_child = _file_model(layout)
+    monkeypatch.setattr(registry, "_fork_fit", lambda *a: None)
+    registry.train_all(layout, store)
+    assert _file_model(layout) == in_child
+    assert registry.load(layout, ["file"], store)["file"].predict(Query(text="login password"), top=1).items
+
+
+def test_a_child_that_fails_leaves_the_training_to_the_parent(repo, monkeypatch):
+    layout, store = setup(repo)
+    parent = os.getpid()
+    real_fit = registry._fit_one
+
+    def fit(layout, t, data):
+        if os.getpid() != parent:
+            raise MemoryError("the child ran out of memory")
+        return real_fit(layout, t, data)
+
+    monkeypatch.setattr(registry, "_fit_one", fit)
+    trained = registry.train_all(layout, store)
+    assert trained[0].expert_type == "file" and trained[0].trained_on_commits == 3
+    assert _file_model(layout)["commits"] == 3

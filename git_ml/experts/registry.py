@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -225,23 +226,62 @@ def _fit_one(layout: Layout, t: str, data: TrainingData) -> Expert:
     return expert
 
 
+def _fork_fit(layout: Layout, t: str, data: TrainingData) -> int | None:
+    """Train and save expert ``t`` in a forked child process; its pid, or None where forking is
+    not safe or not worth it (not Linux, a single core). The child reads the code through a
+    snapshot of its own (the parent's holds pipes to git processes)."""
+    if sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+        return None
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        snap = data.snapshot.at(data.snapshot.revision) if data.snapshot is not None else None
+        try:
+            save(layout, _fit_one(layout, t, TrainingData(commits=data.commits, sessions=data.sessions,
+                                                          revision=data.revision, snapshot=snap)))
+            code = 0
+        finally:
+            if snap is not None:
+                snap.close()
+    except BaseException:  # the parent trains it again, and reports any error itself
+        pass
+    finally:
+        os._exit(code)
+
+
+def _join(pid: int, layout: Layout, t: str) -> MicroExpert | None:
+    """The expert a forked child trained, once it exits; None when it failed."""
+    _, status = os.waitpid(pid, 0)
+    return read_micro(layout.domain_expert_file(t)) if os.waitstatus_to_exitcode(status) == 0 else None
+
+
 def train_all(layout: Layout, store: Store, only: Sequence[str] | None = None,
               progress: Callable[[str], Any] | None = None) -> list[MicroExpert]:
-    """Train the domain experts (``only`` these types) from scratch on every record; save them."""
+    """Train the domain experts (``only`` these types) from scratch on every record; save them.
+    The file expert, most of the work, trains in a child process beside the others when a
+    second core is there to run it."""
     layout.create()
-    trained: list[MicroExpert] = []
+    trained: dict[str, MicroExpert] = {}
     with _locked(layout):
         data = training_data(layout, store)
         try:
-            for t in available(only):
+            types = available(only)
+            child = _fork_fit(layout, "file", data) if "file" in types and len(types) > 1 else None
+            for t in types:
                 if progress:
                     progress(f"training {t} expert on {len(data.commits)} commits")
-                trained.append(save(layout, _fit_one(layout, t, data)))
+                if t != "file" or child is None:
+                    trained[t] = save(layout, _fit_one(layout, t, data))
+            if child is not None:
+                micro = _join(child, layout, "file")
+                trained["file"] = micro if micro is not None else save(layout, _fit_one(layout, "file", data))
             _save_seen(layout, data)
         finally:
             if data.snapshot is not None:
                 data.snapshot.close()
-    return trained
+    return [trained[t] for t in types]
 
 
 def update(layout: Layout, store: Store, *, timeout: float = 5.0) -> list[str]:

@@ -447,30 +447,3 @@ def learn_weights(rows: Sequence[tuple[dict[str, list[float]], set[str]]], start
         if not improved:
             break
     return best
-    n = len(rows)
-    min_gain = max(1e-9, min_items / n)
-
-    def mrr_with(base: list[list[float]], k: int, g: float) -> float:
-        total = 0.0
-        for r, b in zip(prepared, base):
-            s = [x + g * f for x, f in zip(b, r.cols[k])] if g else b
-            total += _reciprocal_rank(s, r.truth)
-        return total / n
-
-    best_val = sum(_reciprocal_rank(_scores(r, best), r.truth) for r in prepared) / n
-    for _ in range(rounds):
-        improved = False
-        for k in range(len(best)):
-            base = [_scores(r, best, skip=k) for r in prepared]
-            move = None
-            for g in GRID:
-                if g == best[k]:
-                    continue
-                val = mrr_with(base, k, g)
-                if val > best_val + min_gain and (move is None or val > move[1]):
-                    move = (g, val)
-            if move is not None:
-                best[k], best_val, improved = move[0], move[1], True
-        if not improved:
-            break
-    return best

@@ -51,7 +51,7 @@ def measure(repo: Path, split: float) -> dict:
         if mine is None or not rivals:
             continue
         best = max(rivals, key=rivals.get)
-        cells[task] = {"expert": round(mine.metrics.mrr, 3), "anchor": best, "anchor_mrr": round(rivals[best], 3),
+        cells[task] = {"expert": mine.metrics.mrr, "anchor": best, "anchor_mrr": rivals[best],
                        "n": mine.metrics.test_examples}
     return {"repo": repo.parent.name if repo.name == "repo" else repo.name, "learn": result.train_commits,
             "answer": result.test_commits, "seconds": round(time.perf_counter() - t0, 1), "cells": cells}
@@ -67,6 +67,7 @@ def table(rows: list[dict]) -> str:
             if c is None:
                 cells.append("-")
                 continue
+            # anchors come rounded to 3 decimals, as baselines.py prints them: a tie there is no mark
             mark = " **below**" if c["expert"] < c["anchor_mrr"] else ""
             cells.append(f"{c['expert']:.3f} / {c['anchor_mrr']:.3f} ({c['n']}){mark}")
         out.append(f"| {r['repo']} | {r['learn']} / {r['answer']} | " + " | ".join(cells) + " |")

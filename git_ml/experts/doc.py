@@ -146,7 +146,7 @@ class DocumentationExpert(ChangeGraphExpert):
     """Ranks doc files for a code change; estimates whether docs are needed; finds stale references."""
 
     expert_type = "doc"
-    version = "1.1.0"
+    version = "1.2.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
@@ -241,7 +241,8 @@ class DocumentationExpert(ChangeGraphExpert):
                     rows.append(({d: fusion_columns(f) for d, f in feats.items()}, truth))
         base = doc_rates(commits)[2].get("all", 0.0)
         start = [*DEFAULT_WEIGHTS, POPULARITY_CAP]
-        weights = learn_weights(rows, start, min_items=MIN_GAIN_ITEMS, min_z=MIN_GAIN_Z) if len(rows) >= MIN_INNER_ITEMS else start
+        weights = (learn_weights(rows, start, min_items=MIN_GAIN_ITEMS, min_z=MIN_GAIN_Z)
+                   if len(rows) >= MIN_INNER_ITEMS else start)
         weights[-1] = min(POPULARITY_CAP, weights[-1])
         return weights, best_threshold(gate, base), best_threshold(gate_text, base)
 

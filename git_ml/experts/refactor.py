@@ -51,7 +51,7 @@ class RefactorExpert(ChangeGraphExpert):
     """Ranks the files affected by refactoring the given files; see the module docstring."""
 
     expert_type = "refactor"
-    version = "1.0.0"
+    version = "1.1.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)

@@ -12,8 +12,8 @@ Channels, each a feature in [0, 1] per (change, test file):
   changed files: a change to two files needs the tests of each, and an average would dilute them);
   ``cochanges`` the same summed over the changed files (the one channel that can pass 1), for
   the test of the change as a whole (several changed files each with a namesake test tie on
-  naming: the test that changed with most of them is the likelier one); ``recent`` the strongest with a half-life, so the project's
-  current habits count most;
+  naming: the test that changed with most of them is the likelier one); ``recent`` the strongest
+  with a half-life, so the project's current habits count most;
 * ``failures`` the test failed after changes to these files (CI results, session test runs);
 * ``prior``    how often the test file changes; ``recency`` how recently; ``words`` shared path words.
 
@@ -205,7 +205,7 @@ class TestExpert(ChangeGraphExpert):
 
     __test__ = False  # not a pytest class, whatever its name
     expert_type = "test"
-    version = "1.0.0"
+    version = "1.1.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)

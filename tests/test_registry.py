@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import msgspec
+import pytest
 from conftest import commit_file
 
 from git_ml.capture.backfill import backfill
@@ -198,3 +199,28 @@ def test_a_child_that_fails_leaves_the_training_to_the_parent(repo, monkeypatch)
     trained = registry.train_all(layout, store)
     assert trained[0].expert_type == "file" and trained[0].trained_on_commits == 3
     assert _file_model(layout)["commits"] == 3
+
+
+def test_a_failing_training_stops_the_child_before_the_lock_goes(repo, monkeypatch):
+    layout, store = setup(repo)
+    parent = os.getpid()
+    real_fit = registry._fit_one
+    children = []
+    real_fork = registry._fork_fit
+    monkeypatch.setattr(registry, "_fork_fit", lambda *a: children.append(real_fork(*a)) or children[-1])
+
+    def fit(layout, t, data):
+        if os.getpid() == parent and t == "test":
+            raise RuntimeError("the test expert broke")
+        if os.getpid() != parent:
+            import time
+            time.sleep(30)  # a slow file expert, still running when the parent fails
+        return real_fit(layout, t, data)
+
+    monkeypatch.setattr(registry, "_fit_one", fit)
+    with pytest.raises(RuntimeError):
+        registry.train_all(layout, store)
+    assert children and children[0] is not None
+    with pytest.raises(ChildProcessError):  # already reaped: killed, not left running
+        os.waitpid(children[0], os.WNOHANG)
+    assert not layout.domain_expert_file("file").exists()

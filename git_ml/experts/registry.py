@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
@@ -269,11 +270,17 @@ def train_all(layout: Layout, store: Store, only: Sequence[str] | None = None,
         try:
             types = available(only)
             child = _fork_fit(layout, "file", data) if "file" in types and len(types) > 1 else None
-            for t in types:
-                if progress:
-                    progress(f"training {t} expert on {len(data.commits)} commits")
-                if t != "file" or child is None:
-                    trained[t] = save(layout, _fit_one(layout, t, data))
+            try:
+                for t in types:
+                    if progress:
+                        progress(f"training {t} expert on {len(data.commits)} commits")
+                    if t != "file" or child is None:
+                        trained[t] = save(layout, _fit_one(layout, t, data))
+            except BaseException:
+                if child is not None:  # no writer may outlive the lock
+                    os.kill(child, signal.SIGKILL)
+                    os.waitpid(child, 0)
+                raise
             if child is not None:
                 micro = _join(child, layout, "file")
                 trained["file"] = micro if micro is not None else save(layout, _fit_one(layout, "file", data))

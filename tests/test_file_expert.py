@@ -10,6 +10,7 @@ from conftest import commit_file, git
 from git_ml.capture.git import log_commits
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.file import DEFAULT_WEIGHTS, FileExpert, FileIndex, IndexUnusable
+from git_ml.experts.file_tuning import spread
 from git_ml.experts.snapshot import Snapshot
 from git_ml.records import SessionRecord
 
@@ -114,6 +115,14 @@ def test_weights_are_tuned_on_an_inner_split(repo):
     assert expert.tuning["inner_file_items"] >= 5
     assert expert.tuning["objective_tuned"] >= expert.tuning["objective_default"]
     assert set(expert.weights) == set(DEFAULT_WEIGHTS)
+
+
+def test_tuning_items_are_spread_over_the_inner_window():
+    assert spread(list(range(10)), 20) == list(range(10))
+    picked = spread(list(range(1000)), 250)
+    assert len(picked) == 250 and picked == sorted(set(picked))
+    assert picked[0] == 0 and picked[-1] >= 990  # the oldest and the newest stretch, not the newest 250
+    assert max(b - a for a, b in zip(picked, picked[1:])) == 4
 
 
 @pytest.mark.parametrize("k", [2, 9])

@@ -414,7 +414,7 @@ class FileExpert(Expert):
     """Ranks the files a task will touch; see the module docstring for the channels."""
 
     expert_type = "file"
-    version = "1.1.0"
+    version = "1.2.0"
 
     def __init__(self, expert_id: str | None = None, *, index_path: Path | None = None,
                  weights: dict[str, float] | None = None, tune: bool = True):

@@ -25,7 +25,11 @@ from git_ml.records import CommitRecord
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 ROUNDS = 3
 INNER_SPLIT = 0.8
-MAX_ITEMS = 250  # newest inner items used (bounds training time)
+# Inner items used (bounds training time), spread evenly over the inner answer window rather than
+# its newest: they speak for a longer stretch of the project's habits. Replay files MRR over 11
+# repositories, the same mean gain over the best anchor (+0.066); the worst repository -0.002 ->
+# +0.013 (which items tune the weights moves single repositories by up to +-0.03 either way).
+MAX_ITEMS = 250
 LONG_HISTORY = 20_000  # commits; beyond, each query costs more and fewer items are used
 MAX_ITEMS_LONG = 120
 MIN_ITEMS = 20
@@ -54,7 +58,14 @@ def _items(expert, commits: Sequence[CommitRecord]):
         if len(mod) >= 2:
             couple.append((Query(files=[mod[0]]), set(mod[1:])))
     cap = MAX_ITEMS if len(commits) * 5 <= LONG_HISTORY else MAX_ITEMS_LONG
-    return files[-cap:], couple[-cap:]
+    return spread(files, cap), spread(couple, cap)
+
+
+def spread(items: list, cap: int) -> list:
+    """At most ``cap`` of ``items``, evenly spaced over them (in order)."""
+    if len(items) <= cap:
+        return items
+    return [items[i * len(items) // cap] for i in range(cap)]
 
 
 def feature_matrix(expert, items, names: Sequence[str], default: dict[str, float]):

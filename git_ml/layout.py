@@ -9,6 +9,7 @@
     ├── experts/episodes/     episode_<session id>.json
     ├── experts/history/      previous versions of domain experts
     ├── experts/routing/      router config and learned weights
+    ├── local/test_map.json   which tests ran which code (``pytest --git-ml-record``; this machine's)
     └── state/                locks, logs, worker markers
 """
 
@@ -69,6 +70,10 @@ class Layout:
     @property
     def state(self) -> Path:
         return self.root / "state"
+
+    @property
+    def test_map_file(self) -> Path:
+        return self.root / "local" / "test_map.json"
 
     def tracked_file(self, kind: str) -> Path:
         return self.tracked / f"{kind}.jsonl"

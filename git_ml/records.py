@@ -166,6 +166,28 @@ class CIResult(Record, kw_only=True, omit_defaults=True):
         return ("ci", self.commit, self.source, self.run_id)
 
 
+class CoveredUnit(msgspec.Struct, array_like=True):
+    """A function of the repository's code and the tests that ran it (indices into ``TestMap.tests``)."""
+
+    path: str  # repo-relative
+    name: str  # qualified name, as Python gives it (``Parser.parse_print``, ``f.<locals>.g``)
+    start: int  # first and last line when recorded
+    end: int
+    tests: list[int]
+
+
+class TestMap(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Which tests ran which functions of the repository, recorded by the pytest plugin
+    (``pytest --git-ml-record``) into ``.git-ml/local/test_map.json``: local to this machine, as
+    it describes this checkout's code. A run of some tests replaces what is known of those tests."""
+
+    schema: int = SCHEMA_VERSION
+    revision: str | None = None  # HEAD at the latest recording
+    recorded_at: str = ""  # ISO-8601 UTC
+    tests: list[str] = []  # test ids: ``tests/test_x.py::TestY::test_z`` (repo-relative)
+    units: list[CoveredUnit] = []
+
+
 TRACKED_KINDS: dict[str, type[Record]] = {
     "commits": CommitRecord,
     "rewrites": RewriteRecord,

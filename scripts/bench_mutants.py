@@ -9,7 +9,11 @@ The test expert is asked three ways: the file alone; the file and a hunk header 
 line (no content); the file and the real diff (``mutants.py``'s operator applied again, three
 lines of context, as ``git diff`` shows it).
 
-usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--json OUT]
+With ``--test-map``, the test expert is asked again with a map of which tests ran which functions,
+recorded on the clean checkout by the pytest plugin (``pytest --git-ml-record`` writes
+``.git-ml/local/test_map.json``), as a user who records it gets.
+
+usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--test-map FILE] [--json OUT]
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def main() -> None:
     ap.add_argument("checkout", type=Path)
     ap.add_argument("history")
     ap.add_argument("--bench-dir", required=True, type=Path)
+    ap.add_argument("--test-map", type=Path, help="a test map recorded on the clean checkout")
     ap.add_argument("--json")
     args = ap.parse_args()
     B = load_module(args.bench_dir, "baselines")
@@ -105,6 +110,15 @@ def main() -> None:
             real_rows.append(change_recall(tests.predict(Query(files=[m["file"]], diff=real[m["id"]]), top=50), m))
         real_at.append(real_rows[-1] if real[m["id"]] else {"recall@3": 0.0})
     q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants) + len(real_rows))
+    mapped: dict[str, list[dict]] = {}
+    if args.test_map:
+        tests.test_map_path = args.test_map
+        for m in mutants:
+            mapped.setdefault("file", []).append(change_recall(tests.predict(Query(files=[m["file"]]), top=50), m))
+            diff = real[m["id"]]
+            mapped.setdefault("real diff", []).append(
+                change_recall(tests.predict(Query(files=[m["file"]], diff=diff), top=50), m) if diff
+                else {"recall@3": 0.0})
     snap.close()
     scorable = [i for i, m in enumerate(mutants) if any(m["failing_tests"])]
     out = {
@@ -121,6 +135,10 @@ def main() -> None:
         "tests/expert recall@3 on the others (file, hunk, real diff)": [
             round(sum(rows[i]["recall@3"] for i in scorable) / max(1, len(scorable)), 3)
             for rows in (test_rows, diff_rows, real_at)],
+        **{f"tests/expert + test map ({k})": B.avg(rows) for k, rows in mapped.items()},
+        **({"tests/expert + test map recall@3 on the others (file, real diff)": [
+            round(sum(rows[i]["recall@3"] for i in scorable) / max(1, len(scorable)), 3)
+            for rows in mapped.values()]} if mapped else {}),
         "tests/anchor naming+cochange": anchors.get("tests/naming+cochange"),
         "tests/anchor naming": anchors.get("tests/naming"),
         "tests/anchor cochange": anchors.get("tests/cochange"),

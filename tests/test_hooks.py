@@ -256,8 +256,9 @@ def test_python_side_skips_an_amend_inside_a_rebase(repo, on_path):
 
 def test_aborted_rebase_leaves_the_recorded_history_as_the_branch_is(repo, on_path):
     _init(repo)
+    foreground = dict(os.environ, GIT_ML_NO_DETACH="1")  # no detached worker left to race the one below
     for n in (4, 5, 6):
-        _commit(repo, f"c{n}.txt", f"{n}\n", f"c{n}")
+        _commit(repo, f"c{n}.txt", f"{n}\n", f"c{n}", env=foreground)
     branch_before = git(repo, "rev-list", "HEAD").split()
     # Squash c5 into c4 (an amend inside the rebase), pick c6 onto it, then stop and abort.
     env = dict(os.environ, GIT_EDITOR="true", GIT_ML_NO_DETACH="1",

@@ -61,6 +61,11 @@ def test_collect_stats_counts_records_experts_and_milestones(repo):
     assert stats.counts["large_commits"] == 1
     assert stats.counts["error_chats"] == 1
     assert stats.counts["ci_results"] == 1
+    assert stats.counts["mapped_tests"] == 0  # no `pytest --git-ml-record` yet
+    from git_ml.capture.testmap import merge, write_test_map
+
+    write_test_map(layout.test_map_file, merge(None, {"tests/test_a.py::t": {("a.py", "f", 1, 2)}}, revision=None))
+    assert collect_stats(layout, store).counts["mapped_tests"] == 1
     assert [(e.expert_type, e.version, e.trained_on_commits, e.trained_on_sessions) for e in stats.experts] == [
         ("doc", "1", 0, 0), ("file", "3", 6, 2), ("test", "1", 4, 0)]
     assert [(e.expert_id, e.trained_on_sessions) for e in stats.episodes] == [("episode-s1", 1)]

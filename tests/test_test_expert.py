@@ -348,3 +348,69 @@ def test_the_inner_split_reads_the_code_as_it_was_at_each_cut(repo):
     defaults = dict(zip(FEATURES, DEFAULT_WEIGHTS))
     assert e.inner_items >= 8
     assert weights["imports"] == defaults["imports"] and weights["references"] == defaults["references"]
+
+
+# -- the recorded test map ---------------------------------------------------------------------
+
+
+def write_map(path, tests, units):
+    from git_ml.capture.testmap import write_test_map
+    from git_ml.records import CoveredUnit, TestMap
+
+    write_test_map(path, TestMap(tests=tests, units=[CoveredUnit(*u) for u in units]))
+    return path
+
+
+MONEY_HUNK = "--- a/src/shop/money.py\n+++ b/src/shop/money.py\n@@ -5,1 +5,1 @@\n-    return _fmt(x)\n+    return 0\n"
+
+
+def test_the_tests_that_ran_the_changed_function_come_first(tmp_path):
+    e = fitted()
+    assert ranked(e, diff=MONEY_HUNK)[0] == "tests/test_rounding.py"
+    # test_layout reaches round_cents through no import or name (a template string, a plugin hook):
+    # only the recorded map knows it runs it; recorded at other line numbers, it matches by name
+    e.test_map_path = write_map(tmp_path / "map.json",
+                                ["tests/test_cart.py::test_total", "tests/test_layout.py::test_layout"],
+                                [("src/shop/money.py", "add", 1, 2, [0]), ("src/shop/money.py", "round_cents", 40, 41, [1])])
+    pred = e.predict(Query(diff=MONEY_HUNK), top=20)
+    order = [t for t, _ in pred.items]
+    assert order[0] == "tests/test_layout.py"
+    assert order.index("tests/test_rounding.py") < order.index("tests/test_cart.py") or "tests/test_cart.py" not in order
+    assert pred.metadata["reasons"]["tests/test_layout.py"]["ran_changed_code"] == 1
+    assert pred.metadata["test_ids"]["tests/test_layout.py"] == ["tests/test_layout.py::test_layout"]
+    assert [c for _, c in pred.items] == sorted((c for _, c in pred.items), reverse=True)
+
+
+def test_a_changed_file_without_a_diff_selects_every_test_that_ran_its_code(tmp_path):
+    e = fitted()
+    e.test_map_path = write_map(tmp_path / "map.json",
+                                ["tests/test_cart.py::test_total", "tests/test_layout.py::test_layout"],
+                                [("src/shop/money.py", "add", 1, 2, [0]), ("src/shop/money.py", "round_cents", 4, 5, [1])])
+    order = ranked(e, files=["src/shop/money.py"])
+    assert set(order[:2]) == {"tests/test_cart.py", "tests/test_layout.py"}
+
+
+def test_a_function_the_code_graph_does_not_know_matches_by_its_recorded_lines(tmp_path):
+    e = fitted()
+    e.test_map_path = write_map(tmp_path / "map.json", ["tests/test_layout.py::test_layout", "tests/test_cart.py::t"],
+                                [("src/shop/money.py", "round_cents.<locals>.inner", 5, 5, [0]),
+                                 ("src/shop/money.py", "round_cents", 4, 6, [1])])
+    # by name the hunk is in round_cents (test_cart); "round_cents.inner" is unknown to the graph,
+    # but round_cents is known: the name wins over the lines
+    assert ranked(e, diff=MONEY_HUNK)[0] == "tests/test_cart.py"
+    e.test_map_path = write_map(tmp_path / "map2.json", ["tests/test_layout.py::test_layout", "tests/test_cart.py::t"],
+                                [("src/shop/money.py", "<lambda>", 5, 5, [0]), ("src/shop/money.py", "x", 1, 9, [1])])
+    assert ranked(e, diff=MONEY_HUNK)[0] == "tests/test_layout.py"  # the innermost recorded span
+
+
+def test_a_missing_corrupt_or_rewritten_map_is_read_as_it_is_now(tmp_path):
+    e = fitted()
+    plain = ranked(e, diff=MONEY_HUNK)
+    e.test_map_path = tmp_path / "map.json"
+    assert ranked(e, diff=MONEY_HUNK) == plain  # missing
+    e.test_map_path.write_text("{not json")
+    assert ranked(e, diff=MONEY_HUNK) == plain  # corrupt: ignored, never an error
+    write_map(e.test_map_path, ["tests/test_layout.py::test_layout"], [("src/shop/money.py", "round_cents", 4, 5, [0])])
+    import os
+    os.utime(e.test_map_path, (1, 1))  # a new mtime whatever the clock's resolution
+    assert ranked(e, diff=MONEY_HUNK)[0] == "tests/test_layout.py"

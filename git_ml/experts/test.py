@@ -26,6 +26,13 @@ naming a parameter of the changed function (``errors=``) count more. A test name
 definition or the class around it is a namesake too (``Argument.human_readable_name`` ~
 ``test_arguments.py``).
 
+Where the pytest plugin recorded which tests ran which functions (``pytest --git-ml-record``,
+``.git-ml/local/test_map.json``), the tests that ran the changed code (the functions a diff
+touches, or any function of a changed file) come before those that did not, each group in the
+order of the fused score: a test that never ran the code can only fail through import-time code,
+where a test reaching it through a template string or a plugin hook is seen by no static channel.
+The map is read as it is when asked (never learned: the replay has no map of past code).
+
 They are fused linearly with weights learned per repository on a rolling inner time split of its
 own history (counts up to 50/65/80%, the commits after each cut scored against the code as it was
 at the cut), so a channel that does not help there is switched off; a weight leaves its default
@@ -40,6 +47,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from git_ml.experts.base import Query, TrainingData
@@ -58,7 +66,7 @@ from git_ml.experts.changes import (
     test_stem,
 )
 from git_ml.experts.codegraph import CallGraph, CodeGraph, is_dunder, module_name
-from git_ml.records import CommitRecord, ExpertPrediction
+from git_ml.records import CommitRecord, ExpertPrediction, TestMap
 
 FEATURES = ("naming", "imports", "references", "cochange", "recent", "failures", "prior", "recency", "words",
             "cochanges")
@@ -71,6 +79,7 @@ MIN_INNER_ITEMS = 8
 # corpus lower than at 1), 0.752 at 8, where pytest falls below its anchor.
 MIN_GAIN_ITEMS = 3.0
 DIFF_SHARE = 0.5
+MAX_TEST_IDS = 20  # more tests of one file ran the changed code: the file is the selection
 CALLER_HOPS = 4
 MODULE = "module:"  # a changed-name key standing for a module's own (module-level) code
 PARAM = "param:"  # a changed-name key standing for a parameter of a changed function
@@ -200,12 +209,18 @@ def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dic
     return by_file, by_id
 
 
+def _plain_name(qualname: str) -> str:
+    """A recorded qualified name as the code graph spells it: ``f.<locals>.g`` -> ``f.g``, and a
+    lambda or comprehension as the function around it."""
+    return ".".join(p for p in qualname.split(".") if not p.startswith("<"))
+
+
 class TestExpert(ChangeGraphExpert):
     """Ranks test files for a change; see the module docstring for the channels."""
 
     __test__ = False  # not a pytest class, whatever its name
     expert_type = "test"
-    version = "1.1.0"
+    version = "1.2.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
@@ -215,6 +230,8 @@ class TestExpert(ChangeGraphExpert):
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self.inner_items = 0
         self._indexes: tuple[dict[str, list[str]], dict[str, list[str]], CallGraph] | None = None
+        self.test_map_path: Path | None = None  # set by the registry when loading a saved expert
+        self._test_map: tuple[float, TestMap | None] | None = None
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -412,6 +429,58 @@ class TestExpert(ChangeGraphExpert):
         top = max(out.values(), default=0.0) or 1.0
         return {t: v / top for t, v in out.items()}
 
+    # -- the recorded test map -----------------------------------------------------------------
+
+    def test_map(self) -> TestMap | None:
+        """The map at ``test_map_path`` as it is now (re-read when the file changes)."""
+        if self.test_map_path is None:
+            return None
+        try:
+            mtime = self.test_map_path.stat().st_mtime
+        except OSError:
+            return None
+        if self._test_map is None or self._test_map[0] != mtime:
+            from git_ml.capture.testmap import read_test_map
+
+            self._test_map = (mtime, read_test_map(self.test_map_path))
+        return self._test_map[1]
+
+    def _covering(self, sources: Sequence[str], hunks: dict[str, list[tuple[int, int]]]) -> dict[str, list[str]]:
+        """{test file: its tests} that ran the changed code by the recorded map: with a diff, the
+        innermost functions its hunks touch (by name, so lines moved since the recording still
+        match; by the recorded lines when the name is unknown); a hunk outside every recorded
+        function, or a changed file without a diff, counts every function of the file."""
+        test_map = self.test_map()
+        if test_map is None or not sources:
+            return {}
+        by_path: dict[str, list[Any]] = {}
+        for unit in test_map.units:
+            by_path.setdefault(unit.path, []).append(unit)
+        calls = self._index()[2] if hunks else None
+        ran: set[int] = set()
+        for path in sources:
+            units = by_path.get(path, [])
+            ranges = hunks.get(path, [])
+            if not ranges:
+                hit = units
+            else:
+                names = set()
+                if calls is not None and path in self.graph.facts:
+                    names = {n.split("::", 1)[1] for n in calls.nodes_in(path, ranges, self.graph)}
+                hit = [u for u in units if _plain_name(u.name) in names]
+                if not hit:
+                    around = [u for u in units if any(u.start <= b and a <= u.end for a, b in ranges)]
+                    hit = [u for u in around if not any(o is not u and u.start <= o.start and o.end <= u.end
+                                                        for o in around)] or units
+            for u in hit:
+                ran.update(u.tests)
+        out: dict[str, list[str]] = {}
+        for i in sorted(ran):
+            if 0 <= i < len(test_map.tests):
+                test_id = test_map.tests[i]
+                out.setdefault(test_id.split("::", 1)[0], []).append(test_id)
+        return out
+
     # -- answering ---------------------------------------------------------------------------
 
     def predict(self, query: Query, top: int = 10) -> ExpertPrediction:
@@ -428,6 +497,7 @@ class TestExpert(ChangeGraphExpert):
             names.update(self._changed_params(hunks))
         changed = self._name_users(names, candidates) if names else {}
         named = self._named_after_definitions(hunks, candidates)
+        covering = self._covering(sources, hunks)
         if sources:
             diff_weight = DIFF_SHARE * sum(self.weights) if names else 0.0
             total = sum(self.weights) + diff_weight or 1.0
@@ -435,11 +505,15 @@ class TestExpert(ChangeGraphExpert):
                 if t in named:
                     feats[0] = 1.0
                 s = sum(w * f for w, f in zip(self.weights, feats)) + diff_weight * changed.get(t, 0.0)
+                if covering:  # the tests that ran the changed code first: see the module docstring
+                    s = (total + s) / 2 if t in covering else s / 2
                 if s > 0:
                     scored.append((s / total, t))
                     reasons[t] = {n: round(f, 3) for n, f in zip(FEATURES, feats) if f}
                     if changed.get(t):
                         reasons[t]["changed"] = round(changed[t], 3)
+                    if t in covering:
+                        reasons[t]["ran_changed_code"] = len(covering[t])
             scored.sort(key=lambda x: -x[0])  # stable: ties keep the prior order
         items = [(t, 1.0) for t in must] + [(t, round(min(1.0, s), 4)) for s, t in scored]
         items = items[:top]
@@ -450,8 +524,11 @@ class TestExpert(ChangeGraphExpert):
                 for tid, n in self.failure_ids.get(s, {}).items():
                     if test_file(tid) == t:
                         counts[tid] = counts.get(tid, 0) + n
-            if counts:
-                ids[t] = sorted(counts, key=lambda k: -counts[k])
+            ran = [tid for tid in covering.get(t, ()) if tid not in counts]
+            if len(ran) > MAX_TEST_IDS:
+                ran = []
+            if counts or ran:
+                ids[t] = sorted(counts, key=lambda k: -counts[k]) + ran
         detail = {t: {"must_run": t in must, **({"reasons": reasons[t]} if t in reasons else {}),
                       **({"test_ids": ids[t]} if t in ids else {})} for t, _ in items}
         return self._prediction(items, must_run=must, changed_names=sorted(names),
@@ -467,6 +544,7 @@ class TestExpert(ChangeGraphExpert):
                 "weights": self.weights, "inner_items": self.inner_items}
 
     def load_model_data(self, data: dict[str, Any]) -> None:
+        self._test_map = None
         self.cochange = CoChange.from_data(data.get("cochange", {}))
         self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
         self.graph = CodeGraph.from_data(data.get("graph", {}))

@@ -137,10 +137,21 @@ def collect_stats(layout: Layout, store: Store) -> Stats:
         # An expert trained on nothing (a new repository) does not count toward routing.
         "experts": sum(1 for e in experts if e.trained_on_commits or e.trained_on_sessions),
         "episodes": len(episodes),
+        "mapped_tests": _mapped_tests(layout),
     }
     return Stats(worktree=_text(layout.worktree), records=records, counts=counts, experts=experts,
                  episodes=episodes, history_versions=history, milestones=_milestones(counts),
                  unreadable_expert_files=bad)
+
+
+def _mapped_tests(layout: Layout) -> int:
+    """Tests in the recorded test map (``pytest --git-ml-record``); 0 without one."""
+    if not layout.test_map_file.exists():
+        return 0
+    from git_ml.capture.testmap import read_test_map
+
+    test_map = read_test_map(layout.test_map_file)
+    return len(test_map.tests) if test_map is not None else 0
 
 
 def render_stats(stats: Stats, console) -> None:
@@ -152,7 +163,7 @@ def render_stats(stats: Stats, console) -> None:
     rec.add_column("count", justify="right")
     for kind, n in stats.records.items():
         rec.add_row(kind, str(n))
-    for name in ("doc_commits", "large_commits", "error_chats"):
+    for name in ("doc_commits", "large_commits", "error_chats", "mapped_tests"):
         rec.add_row(f"  {name.replace('_', ' ')}", str(stats.counts.get(name, 0)))
     console.print(rec)
 

@@ -1,0 +1,131 @@
+"""Which tests run which code: recorded while tests run, merged into ``.git-ml/local/test_map.json``.
+
+A test that never runs a function cannot be broken by a change to it (import-time code aside), so
+the map is the most direct evidence the test expert has; its static channels (imports, names,
+co-change) are proxies for it. Recording is per function, not per line: the first call of each
+function in a test is what counts, which keeps the cost a profile hook (``sys.setprofile``), about
+1.6x the run time of a test suite, and the map small.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from types import CodeType, FrameType
+from typing import Any
+
+import msgspec
+
+from git_ml.records import CoveredUnit, TestMap
+
+Unit = tuple[str, str, int, int]  # (repo-relative path, qualified name, first line, last line)
+_SKIP_PARTS = frozenset({"site-packages", "dist-packages", ".git-ml", ".tox", ".nox", "node_modules"})
+
+
+class Recorder:
+    """Records the repository's functions each test calls, one test at a time.
+
+    ``start()`` before a test, ``stop(test_id)`` after it; ``runs`` maps each test id to the
+    units it ran. A profiler already installed (cProfile, a debugger's) is left alone: the test
+    runs unrecorded rather than silently breaking the user's tool."""
+
+    def __init__(self, root: Path):
+        self.root = str(root.resolve()) + os.sep
+        self.runs: dict[str, set[Unit]] = {}
+        self.skipped = 0  # tests not recorded because another profiler was active
+        self._codes: set[CodeType] = set()
+        self._units: dict[CodeType, Unit | None] = {}
+        self._active = False
+
+    def _on_event(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            self._codes.add(frame.f_code)
+
+    def start(self) -> None:
+        if sys.getprofile() is not None:
+            self.skipped += 1
+            return
+        self._codes = set()
+        self._active = True
+        threading.setprofile(self._on_event)
+        sys.setprofile(self._on_event)
+
+    def stop(self, test_id: str) -> None:
+        if not self._active:
+            return
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+        self._active = False
+        units = {u for u in map(self._unit, self._codes) if u is not None}
+        self.runs[test_id] = self.runs.get(test_id, set()) | units
+
+    def _unit(self, code: CodeType) -> Unit | None:
+        try:
+            return self._units[code]
+        except KeyError:
+            pass
+        unit = None
+        name = code.co_filename
+        if name.startswith(self.root):
+            rel = name[len(self.root):].replace(os.sep, "/")
+            if not _SKIP_PARTS.intersection(rel.split("/")) and rel.endswith(".py"):
+                lines = [n for _, _, n in code.co_lines() if n]
+                qualname = getattr(code, "co_qualname", code.co_name)  # 3.11+
+                unit = (rel, qualname, code.co_firstlineno, max(lines, default=code.co_firstlineno))
+        self._units[code] = unit
+        return unit
+
+
+def encode_runs(runs: Mapping[str, Iterable[Unit]]) -> str:
+    """``runs`` as JSON text (what a pytest-xdist worker sends its controller)."""
+    return msgspec.json.encode({t: sorted(us) for t, us in runs.items()}).decode()
+
+
+def decode_runs(text: str) -> dict[str, set[Unit]]:
+    raw = msgspec.json.decode(text, type=dict[str, list[tuple[str, str, int, int]]])
+    return {t: set(us) for t, us in raw.items()}
+
+
+def merge(old: TestMap | None, runs: Mapping[str, Iterable[Unit]], *, revision: str | None,
+          exists: Any = None) -> TestMap:
+    """``old`` with the tests of ``runs`` replaced by what they ran now. Tests kept from ``old``
+    are dropped when ``exists(test_file)`` says their file is gone."""
+    by_test: dict[str, set[Unit]] = {}
+    if old is not None:
+        for unit in old.units:
+            key = (unit.path, unit.name, unit.start, unit.end)
+            for i in unit.tests:
+                if 0 <= i < len(old.tests):
+                    by_test.setdefault(old.tests[i], set()).add(key)
+        if exists is not None:
+            by_test = {t: us for t, us in by_test.items() if exists(t.split("::", 1)[0])}
+    for test_id, units in runs.items():
+        by_test[test_id] = set(units)
+    tests = sorted(by_test)
+    covered: dict[Unit, list[int]] = {}
+    for i, t in enumerate(tests):
+        for unit in by_test[t]:
+            covered.setdefault(unit, []).append(i)
+    units = [CoveredUnit(path=u[0], name=u[1], start=u[2], end=u[3], tests=ts)
+             for u, ts in sorted(covered.items())]
+    return TestMap(revision=revision, recorded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   tests=tests, units=units)
+
+
+def read_test_map(path: Path) -> TestMap | None:
+    """The map at ``path``; None when it is missing or unreadable (it is only ever re-recorded)."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=TestMap)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def write_test_map(path: Path, test_map: TestMap) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(msgspec.json.encode(test_map))
+    os.replace(tmp, path)

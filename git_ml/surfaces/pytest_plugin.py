@@ -1,0 +1,127 @@
+"""The pytest plugin: ``pytest --git-ml-record`` records which tests run which functions of the
+repository into ``.git-ml/local/test_map.json``, where the test expert finds it.
+
+Installed with git-ml (entry point ``pytest11``) and inert unless asked: ``--git-ml-record``, or
+``git_ml_record = true`` in the pytest ini. A run of some tests updates what is known of those
+tests. Under pytest-xdist each worker records its own tests and the controller writes the map.
+The plugin fails open: a problem is a warning, never a failed or changed test run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+WORKER_KEY = "git_ml_test_map"
+NOTES = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("git-ml")
+    group.addoption("--git-ml-record", action="store_true", default=False,
+                    help="record which tests run which code of this repository, for `git ml predict` "
+                         "(.git-ml/local/test_map.json)")
+    parser.addini("git_ml_record", type="bool", default=False,
+                  help="record the test map on every run (as --git-ml-record)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (config.getoption("git_ml_record") or config.getini("git_ml_record")):
+        return
+    try:
+        plugin = Recording(config)
+    except Exception as exc:  # noqa: BLE001 - never fail a test run over git-ml
+        _note(config, f"not recording the test map: {exc}")
+        return
+    config.pluginmanager.register(plugin, "git-ml-recording")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for message in config.stash.get(NOTES, []):
+        terminalreporter.write_line(f"git-ml: {message}", yellow=True)
+
+
+def _head(root: Any) -> str | None:
+    import subprocess
+
+    out = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
+                         text=True, check=False)
+    return out.stdout.strip() or None
+
+
+def _note(config: pytest.Config, message: str) -> None:
+    """A line in the terminal summary (not a warning: ``-W error`` must not fail the run over it)."""
+    config.stash.setdefault(NOTES, []).append(message)
+
+
+class Recording:
+    """Records one pytest session (or one xdist worker's share of it)."""
+
+    def __init__(self, config: pytest.Config):
+        from git_ml.capture.testmap import Recorder
+        from git_ml.layout import find_layout
+
+        self.config = config
+        self.layout = find_layout(config.rootpath)
+        if not self.layout.is_initialized():
+            raise RuntimeError("git ml is not set up in this repository: run `git ml init` first")
+        self.recorder = Recorder(self.layout.worktree)
+        self.worker_runs: list[str] = []
+
+    def _test_id(self, item: pytest.Item) -> str:
+        path = item.path.resolve()
+        try:
+            rel = path.relative_to(self.layout.worktree.resolve()).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        _, sep, rest = item.nodeid.partition("::")
+        return rel + sep + rest
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any):
+        self.recorder.start()
+        try:
+            yield
+        finally:
+            self.recorder.stop(self._test_id(item))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        text = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+        if text:
+            self.worker_runs.append(text)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from git_ml.capture.testmap import encode_runs
+
+        try:
+            if hasattr(self.config, "workerinput"):  # an xdist worker: the controller writes
+                self.config.workeroutput[WORKER_KEY] = encode_runs(self.recorder.runs)  # type: ignore[attr-defined]
+                return
+            self._write()
+        except Exception as exc:  # noqa: BLE001
+            _note(self.config, f"the test map was not written: {exc}")
+
+    def _write(self) -> None:
+        from filelock import FileLock
+
+        from git_ml.capture.testmap import decode_runs, merge, read_test_map, write_test_map
+
+        runs = dict(self.recorder.runs)
+        for text in self.worker_runs:
+            runs.update(decode_runs(text))
+        if not runs:
+            return
+        if self.recorder.skipped:
+            _note(self.config, f"{self.recorder.skipped} tests ran under another profiler and were not recorded")
+        target = self.layout.test_map_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        root = self.layout.worktree
+        self.layout.state.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.layout.state / "test_map.lock"), timeout=30):
+            new = merge(read_test_map(target), runs, revision=_head(root),
+                        exists=lambda rel: (root / rel).exists())
+            write_test_map(target, new)
+        _note(self.config, f"recorded which code {len(runs)} tests ran ({len(new.tests)} known) in "
+                           f"{target.relative_to(root)}")

@@ -5,6 +5,8 @@ For each repository, the replay of ``git ml eval`` (``git_ml.evaluation.replay``
 the non-merge history learns, the newer 20% answers the held-out items of the bench's
 ``baselines.tasks()``) runs every expert with a history task, and each cell compares it with the
 best of every anchor on the same items (the strict comparison). A cell below its anchor is marked.
+A second table gives each cell's paired difference (expert - best anchor, item by item) with a 95%
+bootstrap interval: an interval that holds 0 is a difference the items cannot tell from noise.
 
 usage: bench_corpora.py REPO [REPO ...] [--split 0.8] [--json OUT]
   e.g. bench_corpora.py /work/.mirror/psf+requests/repo /work/.mirror/pallets+click/repo
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -41,7 +44,7 @@ def measure(repo: Path, split: float) -> dict:
         commits = list(log_commits(repo, ["HEAD"], numstat=False))
         t0 = time.perf_counter()
         with Snapshot(repo, git_dir=git_dir) as snap:
-            result = replay(commits, snap, split=split, only=[e for _, e in COLUMNS])
+            result = replay(commits, snap, split=split, only=[e for _, e in COLUMNS], per_item=True)
     finally:
         del os.environ["GIT_DIR"]
     cells = {}
@@ -51,10 +54,39 @@ def measure(repo: Path, split: float) -> dict:
         if mine is None or not rivals:
             continue
         best = max(rivals, key=rivals.get)
+        mine_rr, theirs = result.item_rr[f"{expert}:{task}"], result.item_rr[best]
+        assert len(mine_rr) == len(theirs), (task, best)  # the same items, in the same order
+        diffs = [a - b for a, b in zip(mine_rr, theirs)]
         cells[task] = {"expert": mine.metrics.mrr, "anchor": best, "anchor_mrr": rivals[best],
-                       "n": mine.metrics.test_examples}
+                       "n": mine.metrics.test_examples, "diff": sum(diffs) / len(diffs),
+                       "ci95": bootstrap_ci(diffs), "better": sum(d > 0 for d in diffs),
+                       "worse": sum(d < 0 for d in diffs)}
     return {"repo": repo.parent.name if repo.name == "repo" else repo.name, "learn": result.train_commits,
             "answer": result.test_commits, "seconds": round(time.perf_counter() - t0, 1), "cells": cells}
+
+
+def bootstrap_ci(diffs: list[float], rounds: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean of ``diffs`` over resampled items (seeded: a rerun
+    prints the same interval)."""
+    rng = random.Random(seed)
+    n = len(diffs)
+    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(rounds))
+    return means[int(rounds * 0.025)], means[int(rounds * 0.975) - 1]
+
+
+def paired_table(rows: list[dict]) -> str:
+    out = ["| repository | " + " | ".join(t for t, _ in COLUMNS) + " |", "|" + " --- |" * (len(COLUMNS) + 1)]
+    for r in rows:
+        cells = []
+        for task, _ in COLUMNS:
+            c = r["cells"].get(task)
+            if c is None or "diff" not in c:
+                cells.append("-")
+                continue
+            lo, hi = c["ci95"]
+            cells.append(f"{c['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}] {c['better']}↑{c['worse']}↓")
+        out.append(f"| {r['repo']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def table(rows: list[dict]) -> str:
@@ -87,6 +119,9 @@ def main() -> int:
     print("expert MRR / best anchor MRR (items); temporal replay "
           f"{round(args.split * 100)}/{round((1 - args.split) * 100)}\n")
     print(table(rows))
+    print("\nexpert - best anchor, paired over the same items: mean [95% bootstrap interval], "
+          "items better / worse\n")
+    print(paired_table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

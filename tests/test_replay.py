@@ -100,6 +100,22 @@ def test_replay_has_no_leakage(repo):
     assert all(h in held_out for h, *_ in anchors.tasks(train, test)["files"])
 
 
+def test_replay_keeps_each_items_reciprocal_rank_for_paired_comparisons(repo):
+    for n in range(20):
+        commit_file(repo, f"src/m{n % 4}.py", f"v = {n}\n", f"Change module {n % 4} behaviour {n}")
+    commits = list(log_commits(repo, ["HEAD"]))
+    with Snapshot(repo) as snap:
+        plain = replay(commits, snap, split=0.8, only=["file"])
+        kept = replay(commits, snap, split=0.8, only=["file"], per_item=True)
+    assert plain.item_rr == {}
+    n = kept.items["files"]
+    mine = kept.item_rr["file:files"]
+    assert len(mine) == n and len(kept.item_rr["files/pop"]) == n
+    files = next(r for r in kept.results if r.task == "files")
+    assert abs(sum(mine) / n - files.metrics.mrr) < 1e-4  # the metric is rounded
+    assert round(sum(kept.item_rr["files/pop"]) / n, 3) == kept.anchors["files/pop"]["mrr"]
+
+
 def test_replay_refuses_a_too_short_history(repo):
     with Snapshot(repo) as snap:
         with pytest.raises(ValueError):

@@ -241,8 +241,10 @@ class Anchors:
 
 
 def score_anchors(train: Sequence[CommitRecord], items: dict[str, list[Item]],
-                  read: Callable[[str], str | None] | None = None) -> dict[str, dict[str, float]]:
-    """Mean bench metrics of every anchor on ``items`` (as baselines.py prints them, with ``n``)."""
+                  read: Callable[[str], str | None] | None = None,
+                  item_rr: dict[str, list[float]] | None = None) -> dict[str, dict[str, float]]:
+    """Mean bench metrics of every anchor on ``items`` (as baselines.py prints them, with ``n``);
+    each item's reciprocal rank per anchor goes to ``item_rr`` when given."""
     model = Anchors(train, read)
     rows: dict[str, list[dict[str, float]]] = defaultdict(list)
     for task, its in items.items():
@@ -252,6 +254,8 @@ def score_anchors(train: Sequence[CommitRecord], items: dict[str, list[Item]],
                 rows[name].append(metrics(rank, gold))
     out = {}
     for name, rs in rows.items():
+        if item_rr is not None:
+            item_rr[name] = [r["mrr"] for r in rs]
         out[name] = {k: round(sum(r[k] for r in rs) / len(rs), 3) for k in rs[0]}
         out[name]["n"] = len(rs)
     return out

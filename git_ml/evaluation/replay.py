@@ -33,7 +33,7 @@ class TaskResult(msgspec.Struct, kw_only=True):
     seconds: float = 0.0
 
 
-class EvalResult(msgspec.Struct, kw_only=True):
+class EvalResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     split: float
     train_commits: int
     test_commits: int
@@ -42,6 +42,9 @@ class EvalResult(msgspec.Struct, kw_only=True):
     results: list[TaskResult] = []
     anchors: dict[str, dict[str, float]] = {}
     skipped: dict[str, str] = {}
+    # with ``replay(per_item=True)``: each item's reciprocal rank, in item order, per expert
+    # (``"<expert>:<task>"``) and per anchor (its name), for paired comparisons
+    item_rr: dict[str, list[float]] = {}
 
 
 def split_history(commits: Sequence[CommitRecord], split: float) -> tuple[list[CommitRecord], list[CommitRecord]]:
@@ -80,13 +83,16 @@ def _say(progress: Any, message: str) -> None:
         progress.print(message)
 
 
-def score_expert(expert: Any, task: str, items) -> ExpertMetrics:
-    """Mean metrics of ``expert`` on ``items`` of ``task`` (ECE over its top-10 confidences)."""
+def score_expert(expert: Any, task: str, items, rr: list[float] | None = None) -> ExpertMetrics:
+    """Mean metrics of ``expert`` on ``items`` of ``task`` (ECE over its top-10 confidences);
+    each item's reciprocal rank is appended to ``rr`` when given."""
     rows, pairs = [], []
     for _, inp, gold in items:
         pred = expert.predict(_query(task, inp), top=DEPTH)
         ranked = [item for item, _ in pred.items]
         rows.append(score_ranking(ranked, gold, depth=DEPTH))
+        if rr is not None:
+            rr.append(rows[-1]["mrr"])
         truth = set(gold)
         pairs += [(conf, item in truth) for item, conf in pred.items[:10]]
     m = mean(rows)
@@ -103,9 +109,10 @@ def score_expert(expert: Any, task: str, items) -> ExpertMetrics:
 def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8,
            sessions: Sequence[SessionRecord] = (), only: Sequence[str] | None = None,
            anchors: bool = True, progress: Any = None,
-           make_expert: Callable[[str], Any] | None = None) -> EvalResult:
+           make_expert: Callable[[str], Any] | None = None, per_item: bool = False) -> EvalResult:
     """Replay ``commits`` (oldest first) cut at ``split``; ``snapshot`` is any Snapshot of the
-    repository (its ``at(cut)`` gives the code at the cut)."""
+    repository (its ``at(cut)`` gives the code at the cut). ``per_item`` keeps every item's
+    reciprocal rank in ``item_rr``."""
     import time
 
     from git_ml.experts import registry
@@ -129,7 +136,7 @@ def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8
                 raw = snap.read(path)
                 return raw.decode("utf-8", "replace") if raw is not None else None
 
-            result.anchors = score_anchors(train, items, read)
+            result.anchors = score_anchors(train, items, read, result.item_rr if per_item else None)
         for t in only or registry.EXPERT_TYPES:
             if t not in TASKS_OF:
                 result.skipped[t] = "no items from commit history (see scripts/bench_mutants.py)"
@@ -147,7 +154,8 @@ def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8
                     continue
                 _say(progress, f"answering {len(items[task])} {task} items with the {t} expert")
                 t0 = time.perf_counter()
-                metrics = score_expert(expert, task, items[task])
+                rr = result.item_rr.setdefault(f"{t}:{task}", []) if per_item else None
+                metrics = score_expert(expert, task, items[task], rr)
                 metrics.anchors = {name: vals["mrr"] for name, vals in result.anchors.items()
                                    if name.startswith(task + "/")}
                 result.results.append(TaskResult(expert=t, task=task, metrics=metrics,

@@ -9,9 +9,9 @@ The test expert is asked three ways: the file alone; the file and a hunk header 
 line (no content); the file and the real diff (``mutants.py``'s operator applied again, three
 lines of context, as ``git diff`` shows it).
 
-With ``--test-map``, the test expert is asked again with a map of which tests ran which functions,
-recorded on the clean checkout by the pytest plugin (``pytest --git-ml-record`` writes
-``.git-ml/local/test_map.json``), as a user who records it gets.
+With ``--test-map``, the test and error experts are asked again with a map of which tests ran
+which functions, recorded on the clean checkout by the pytest plugin (``pytest --git-ml-record``
+writes ``.git-ml/local/test_map.json``), as a user who records it gets.
 
 usage: bench_mutants.py MUTANTS.jsonl CHECKOUT HISTORY.jsonl --bench-dir DIR [--test-map FILE] [--json OUT]
 """
@@ -111,8 +111,12 @@ def main() -> None:
         real_at.append(real_rows[-1] if real[m["id"]] else {"recall@3": 0.0})
     q_ms = (time.perf_counter() - t0) * 1000 / max(1, 2 * len(mutants) + len(real_rows))
     mapped: dict[str, list[dict]] = {}
+    mapped_errors = []
     if args.test_map:
-        tests.test_map_path = args.test_map
+        tests.test_map_path = error.test_map_path = args.test_map
+        for m in mutants:
+            ranked = [p for p, _ in error.predict(Query(text=m["traceback"]), top=50).items]
+            mapped_errors.append(B.metrics(ranked, [m["file"]]))
         for m in mutants:
             mapped.setdefault("file", []).append(change_recall(tests.predict(Query(files=[m["file"]]), top=50), m))
             diff = real[m["id"]]
@@ -125,6 +129,7 @@ def main() -> None:
         "mutants": len(mutants), "fit_s": round(fit_s, 2), "query_ms": round(q_ms, 2),
         "error/expert": dict(B.avg(err_rows), **B.avg(fn_rows)),
         "error/expert by tb format": {k: B.avg(v) for k, v in by_format.items()},
+        **({"error/expert + test map": B.avg(mapped_errors)} if mapped_errors else {}),
         "error/anchor innermost-frame": anchors.get("error/innermost-frame"),
         "error/anchor frame+bm25": anchors.get("error/frame+bm25"),
         "tests/expert (file)": B.avg(test_rows),

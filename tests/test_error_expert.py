@@ -166,6 +166,35 @@ tests/test_util.py:5: AssertionError
     assert "tests/test_util.py" not in [p for p, _ in pred.items[:1]]
 
 
+def test_the_files_the_failing_test_ran_come_first_with_a_recorded_test_map(tmp_path):
+    from git_ml.capture.testmap import merge, write_test_map
+
+    e = fitted()
+    tb = """\
+    def test_parse_header_value():
+>       assert parse_header('a:b') == {'a': 'c'}
+E       AssertionError: assert {'a': 'b'} == {'a': 'c'}
+
+tests/test_util.py:5: AssertionError
+FAILED tests/test_util.py::test_parse_header_value - AssertionError
+"""
+    assert e.predict(Query(text=tb)).items[0][0] == "src/app/util.py"
+    # the map says this test ran Client.send (core.py), and parse_header only through it was mocked away
+    path = tmp_path / "test_map.json"
+    write_test_map(path, merge(None, {"tests/test_util.py::test_parse_header_value": {("src/app/core.py", "Client.send", 5, 7)},
+                                      "tests/test_other.py::test_x": {("src/app/util.py", "parse_header", 1, 5)}},
+                               revision=None))
+    e.test_map_path = path
+    pred = e.predict(Query(text=tb))
+    assert pred.items[0][0] == "src/app/core.py"
+    assert pred.metadata["reasons"]["src/app/core.py"]["ran_by_failing_test"] == 1
+    assert [c for _, c in pred.items] == sorted((c for _, c in pred.items), reverse=True)
+    # a map that knows no failing test of the text changes nothing
+    write_test_map(path, merge(None, {"tests/test_other.py::test_x": {("src/app/core.py", "connect", 10, 13)}},
+                               revision=None))
+    assert e.predict(Query(text=tb)).items[0][0] == "src/app/util.py"
+
+
 def test_message_only_matches_string_literals_with_placeholders():
     e = fitted()
     pred = e.predict(Query(text="ValueError: cannot connect to an empty url"))

@@ -6,7 +6,17 @@ import importlib.util
 import json
 import sys
 
-from git_ml.capture.testmap import Recorder, decode_runs, encode_runs, merge, read_test_map, write_test_map
+from git_ml.capture.testmap import (
+    CachedTestMap,
+    Recorder,
+    decode_runs,
+    encode_runs,
+    files_run_by,
+    find_tests,
+    merge,
+    read_test_map,
+    write_test_map,
+)
 
 
 def load_module(path, name):
@@ -76,3 +86,27 @@ def test_a_map_round_trips_and_a_corrupt_one_reads_as_none(tmp_path):
     assert read_test_map(tmp_path / "missing.json") is None
     runs = {"t.py::a": {("m.py", "f", 1, 2)}}
     assert decode_runs(encode_runs(runs)) == runs
+
+
+def test_tests_are_found_by_their_id_or_by_their_bare_name():
+    m = merge(None, {"tests/test_a.py::TestX::test_y[1]": {("a.py", "f", 1, 2)},
+                     "tests/test_a.py::TestX::test_y[2]": {("b.py", "g", 1, 2)},
+                     "tests/test_a.py::test_z": {("b.py", "g", 1, 2), ("b.py", "h", 4, 5)}}, revision=None)
+    assert m.tests == ["tests/test_a.py::TestX::test_y[1]", "tests/test_a.py::TestX::test_y[2]", "tests/test_a.py::test_z"]
+    assert find_tests(m, [("tests/test_a.py", "TestX::test_y[2]")]) == {1}  # a FAILED line's id
+    assert find_tests(m, [("tests/test_a.py", "test_y")]) == {0, 1}  # a traceback frame's name
+    assert find_tests(m, [("tests/test_a.py", "TestX::test_y[a/b")]) == {0, 1}  # a cut id: by its name
+    assert find_tests(m, [("tests/test_b.py", "test_z")]) == set()
+    assert files_run_by(m, {1, 2}) == {"b.py": 2}
+    assert files_run_by(m, {0}) == {"a.py": 1}
+
+
+def test_the_cached_map_is_read_again_only_when_the_file_changes(tmp_path):
+    path = tmp_path / "map.json"
+    cache = CachedTestMap()
+    assert cache.read(path) is None and cache.read(None) is None
+    write_test_map(path, merge(None, {"t.py::a": {("m.py", "f", 1, 2)}}, revision="r1"))
+    first = cache.read(path)
+    assert first is not None and cache.read(path) is first  # not decoded again
+    write_test_map(path, merge(None, {"t.py::a": {("m.py", "f", 1, 2)}, "t.py::b": set()}, revision="r2"))
+    assert cache.read(path).revision == "r2"

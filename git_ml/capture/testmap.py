@@ -2,9 +2,8 @@
 
 A test that never runs a function cannot be broken by a change to it (import-time code aside), so
 the map is the most direct evidence the test expert has; its static channels (imports, names,
-co-change) are proxies for it. Recording is per function, not per line: the first call of each
-function in a test is what counts, which keeps the cost a profile hook (``sys.setprofile``), about
-1.6x the run time of a test suite, and the map small.
+co-change) are proxies for it. Recording is per function, not per line, with a profile hook
+(``sys.setprofile``): werkzeug's suite took 10.0 s instead of 8.4 s, and its map is 0.3 MB.
 """
 
 from __future__ import annotations
@@ -122,6 +121,56 @@ def read_test_map(path: Path) -> TestMap | None:
         return msgspec.json.decode(path.read_bytes(), type=TestMap)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
+
+
+class CachedTestMap:
+    """The map at a path as it is now: read again only when the file changes (an expert asked
+    many questions in one process, ``git ml predict --batch``, reads it once)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, int, int] | None = None
+        self._map: TestMap | None = None
+
+    def read(self, path: Path | None) -> TestMap | None:
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key != self._key:
+            self._key, self._map = key, read_test_map(path)
+        return self._map
+
+
+def find_tests(test_map: TestMap, names: Iterable[tuple[str, str]]) -> set[int]:
+    """Indices of the map's tests named by ``(test file, test id or bare test name)`` pairs: a
+    FAILED line's ``TestX::test_y[1]`` matches that test, and a bare ``test_y`` (a traceback's
+    frame, or an id the map does not hold) every class and parametrisation of that name."""
+
+    def bare(rest: str) -> str:
+        return rest.rsplit("::", 1)[-1].split("[", 1)[0]
+
+    wanted = set(names)
+    index = {test_id: i for i, test_id in enumerate(test_map.tests)}
+    out = {index[f"{path}::{rest}"] for path, rest in wanted if f"{path}::{rest}" in index}
+    loose = {(path, bare(rest)) for path, rest in wanted if f"{path}::{rest}" not in index}
+    if loose:
+        for i, test_id in enumerate(test_map.tests):
+            path, _, rest = test_id.partition("::")
+            if (path, bare(rest)) in loose:
+                out.add(i)
+    return out
+
+
+def files_run_by(test_map: TestMap, tests: set[int]) -> dict[str, int]:
+    """{path: how many of its functions the ``tests`` ran}."""
+    out: dict[str, int] = {}
+    for unit in test_map.units:
+        if tests.intersection(unit.tests):
+            out[unit.path] = out.get(unit.path, 0) + 1
+    return out
 
 
 def write_test_map(path: Path, test_map: TestMap) -> None:

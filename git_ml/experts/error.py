@@ -18,6 +18,11 @@ from past session errors and the files that fixed them, when there are enough):
 * ``prior``       how often the file changed (bug-prone files).
 
 An assertion failure with no project frame still gets an answer from the other channels.
+
+Where the pytest plugin recorded which tests ran which functions (``pytest --git-ml-record``),
+the files the failing tests ran (named by a ``FAILED`` line or a test frame) come before those
+they never ran, each group in the order of the fused score: a test cannot fail on code it never
+ran, import-time code aside.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from git_ml.capture.testmap import CachedTestMap, files_run_by, find_tests
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import ChangeGraphExpert, CoChange, is_test, learn_weights, naming_score
 from git_ml.experts.codegraph import CallGraph, CodeGraph
@@ -196,7 +203,7 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
     """Ranks the files (and functions) an error most likely comes from."""
 
     expert_type = "error"
-    version = "1.0.0"
+    version = "1.1.0"
 
     def __init__(self, expert_id: str | None = None):
         super().__init__(expert_id)
@@ -207,6 +214,8 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
         self.term_digest: dict[str, str] = {}  # code file -> digest of the text counted
         self.weights: list[float] = list(DEFAULT_WEIGHTS)
         self._cache: dict[str, Any] = {}
+        self.test_map_path: Path | None = None  # set by the registry when loading a saved expert
+        self._test_map = CachedTestMap()
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -452,6 +461,7 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
         if not text.strip():
             return self._prediction([], locations=[])
         feats, evidence = self._features(text)
+        ran = self._ran_by_failing_tests(text)
         total = sum(self.weights) or 1.0
         scored = []
         for p, f in feats.items():
@@ -460,14 +470,21 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
                 s *= TEST_PENALTY
             if s > 0:
                 scored.append((s, p))
+        confidence = {p: min(1.0, s * 2) for s, p in scored}
+        if ran:  # the files the failing tests ran first: see the module docstring
+            scored = [((1 + s) / 2 if p in ran else s / 2, p) for s, p in scored]
+            confidence = {p: (1 + c) / 2 if p in ran else c / 2 for p, c in confidence.items()}
         scored.sort(key=lambda x: -x[0])
-        items = [(p, round(min(1.0, s * 2), 4)) for s, p in scored[:top]]
+        items = [(p, round(confidence[p], 4)) for s, p in scored[:top]]
         locations = [loc for p, _ in items for loc in self._locations(p, evidence.get(p, []))]
         frames = [{"path": f.path, "line": f.line, "function": f.function} for f in parse_frames(text)[:20]]
         ranges: dict[str, str] = {}
         for loc in locations:
             ranges.setdefault(loc["file"], f"{loc['start']}-{loc['end']}")
         reasons = {p: {n: round(x, 3) for n, x in zip(FEATURES, feats[p]) if x} for p, _ in items}
+        for p, _ in items:
+            if p in ran:
+                reasons[p]["ran_by_failing_test"] = ran[p]
         detail = {}
         for p, _ in items:
             best = next((loc for loc in locations if loc["file"] == p), None)
@@ -475,6 +492,23 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
                                                     if k in best} if best else {})}
         return self._prediction(items, locations=locations, ranges=ranges, frames=frames, reasons=reasons,
                                 detail=detail)
+
+    def _ran_by_failing_tests(self, text: str) -> dict[str, int]:
+        """{file: functions of it that the failing tests ran}, by the recorded test map; empty
+        without a map or when the text names no test the map knows."""
+        test_map = self._test_map.read(self.test_map_path)
+        if test_map is None:
+            return {}
+        paths: PathIndex = self._index("paths")
+        named = set()
+        for m in _FAILED_ID.finditer(text):
+            if (rp := paths.resolve(m.group(1))) is not None:
+                named.add((rp, m.group(2)))
+        for f in parse_frames(text):
+            if f.function.startswith("test") and (rp := paths.resolve(f.path)) is not None and is_test(rp):
+                named.add((rp, f.function))
+        failing = find_tests(test_map, named)
+        return files_run_by(test_map, failing) if failing else {}
 
     def _locations(self, path: str, evidence: list[dict]) -> list[dict[str, Any]]:
         """Up to ``MAX_SPANS`` distinct ``path:start-end`` spans of ``path``, strongest evidence

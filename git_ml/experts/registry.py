@@ -143,7 +143,7 @@ def _load(layout: Layout, types: Iterable[str], store: Store | None, *, lock: bo
             expert = cls.from_micro(micro)
         except Exception:  # noqa: BLE001 - a model from another version: skip it, never crash
             continue
-        if t == "test":
+        if t in ("test", "error"):
             expert.test_map_path = layout.test_map_file  # type: ignore[attr-defined]
         if t == "file":
             expert.index_path = index_path(layout, t)  # type: ignore[attr-defined]

@@ -50,6 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from git_ml.capture.testmap import CachedTestMap
 from git_ml.experts.base import Query, TrainingData
 from git_ml.experts.changes import (
     HALF_LIFE,
@@ -231,7 +232,7 @@ class TestExpert(ChangeGraphExpert):
         self.inner_items = 0
         self._indexes: tuple[dict[str, list[str]], dict[str, list[str]], CallGraph] | None = None
         self.test_map_path: Path | None = None  # set by the registry when loading a saved expert
-        self._test_map: tuple[float, TestMap | None] | None = None
+        self._test_map = CachedTestMap()
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -433,17 +434,7 @@ class TestExpert(ChangeGraphExpert):
 
     def test_map(self) -> TestMap | None:
         """The map at ``test_map_path`` as it is now (re-read when the file changes)."""
-        if self.test_map_path is None:
-            return None
-        try:
-            mtime = self.test_map_path.stat().st_mtime
-        except OSError:
-            return None
-        if self._test_map is None or self._test_map[0] != mtime:
-            from git_ml.capture.testmap import read_test_map
-
-            self._test_map = (mtime, read_test_map(self.test_map_path))
-        return self._test_map[1]
+        return self._test_map.read(self.test_map_path)
 
     def _covering(self, sources: Sequence[str], hunks: dict[str, list[tuple[int, int]]]) -> dict[str, list[str]]:
         """{test file: its tests} that ran the changed code by the recorded map: with a diff, the
@@ -544,7 +535,6 @@ class TestExpert(ChangeGraphExpert):
                 "weights": self.weights, "inner_items": self.inner_items}
 
     def load_model_data(self, data: dict[str, Any]) -> None:
-        self._test_map = None
         self.cochange = CoChange.from_data(data.get("cochange", {}))
         self.recent = CoChange.from_data(data.get("recent", {"half_life": HALF_LIFE}))
         self.graph = CodeGraph.from_data(data.get("graph", {}))

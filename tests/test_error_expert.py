@@ -151,16 +151,18 @@ def test_the_functions_the_crashing_frame_calls_are_suspects():
     assert any(loc["evidence"] == "callee:parse_header" for loc in pred.metadata["locations"])
 
 
-def test_assertion_with_no_project_frame_still_answers():
-    e = fitted()
-    tb = """\
+ASSERTION = """\
     def test_parse_header_value():
 >       assert parse_header('a:b') == {'a': 'c'}
 E       AssertionError: assert {'a': 'b'} == {'a': 'c'}
 
 tests/test_util.py:5: AssertionError
 """
-    pred = e.predict(Query(text=tb))
+
+
+def test_assertion_with_no_project_frame_still_answers():
+    e = fitted()
+    pred = e.predict(Query(text=ASSERTION))
     assert pred.items, "an answer even without a project frame"
     assert pred.items[0][0] == "src/app/util.py"  # the failing test's name and imports -> the code it tests
     assert "tests/test_util.py" not in [p for p, _ in pred.items[:1]]
@@ -170,14 +172,7 @@ def test_the_files_the_failing_test_ran_come_first_with_a_recorded_test_map(tmp_
     from git_ml.capture.testmap import merge, write_test_map
 
     e = fitted()
-    tb = """\
-    def test_parse_header_value():
->       assert parse_header('a:b') == {'a': 'c'}
-E       AssertionError: assert {'a': 'b'} == {'a': 'c'}
-
-tests/test_util.py:5: AssertionError
-FAILED tests/test_util.py::test_parse_header_value - AssertionError
-"""
+    tb = ASSERTION + "FAILED tests/test_util.py::test_parse_header_value - AssertionError\n"
     assert e.predict(Query(text=tb)).items[0][0] == "src/app/util.py"
     # the map says this test ran Client.send (core.py), and parse_header only through it was mocked away
     path = tmp_path / "test_map.json"

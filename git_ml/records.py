@@ -161,6 +161,9 @@ class CIResult(Record, kw_only=True, omit_defaults=True):
     run_id: str = ""
     time: int = 0
     outcomes: list[TestOutcome] = []
+    # files changed against ``commit`` when the tests ran (a local run in a working tree with
+    # changes); empty: the tests ran on the commit itself, whose own changes are the suspects
+    changed: list[str] = []
 
     def identity(self) -> tuple[Any, ...]:
         return ("ci", self.commit, self.source, self.run_id)

@@ -126,3 +126,37 @@ def test_the_plugin_is_declared_for_pytest_to_load():
     # pyproject's entry point: pytest loads the plugin (inert until asked) wherever git-ml is installed
     eps = [ep for ep in metadata.entry_points(group="pytest11") if ep.name == "git_ml"]
     assert [ep.value for ep in eps] == ["git_ml.surfaces.pytest_plugin"]
+
+
+def test_failing_tests_are_recorded_once_against_the_files_changed(project):
+    core = project / "shop" / "core.py"
+    core.write_text(core.read_text().replace("return x * 2", "return x * 3"))
+    first, again = (pytest_in(project, "--git-ml-record") for _ in range(2))
+    assert first.returncode == again.returncode == 1
+    assert "git-ml: recorded 1 failing tests against 1 changed files" in first.stdout
+    assert "failing tests" not in again.stdout  # the same failing state: nothing new
+    lines = (project / ".git-ml" / "tracked" / "ci.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["commit"] == git(project, "rev-parse", "HEAD").strip()
+    assert record.get("source", "local") == "local" and record["changed"] == ["shop/core.py"]
+    assert [o["test_id"] for o in record["outcomes"]] == ["tests/test_total.py::test_total"]
+    assert git(project, "status", "--porcelain") == " M shop/core.py\n"
+    # the test expert learns it: a change to core.py -> test_total.py, by its failure
+    git(project, "add", "shop/core.py")
+    git(project, "commit", "-q", "-m", "Price change")
+    assert run_gitml(project, "train", "--expert", "test").returncode == 0
+    out = run_gitml(project, "predict", "--files", "shop/core.py", "--expert", "test", "--format", "json")
+    item = next(i for i in json.loads(out.stdout)["items"] if i["item"] == "tests/test_total.py")
+    assert item["detail"]["reasons"]["failures"] > 0
+    assert item["detail"]["test_ids"][0] == "tests/test_total.py::test_total"
+
+
+def test_xdist_failures_are_recorded_by_the_controller_alone(project):
+    pytest.importorskip("xdist")
+    core = project / "shop" / "core.py"
+    core.write_text(core.read_text().replace("return x * 2", "return x * 3"))
+    out = pytest_in(project, "-p", "xdist.plugin", "-n", "2", "--git-ml-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = (project / ".git-ml" / "tracked" / "ci.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["outcomes"][0]["test_id"] == "tests/test_total.py::test_total"

@@ -132,6 +132,10 @@ def test_recorded_failures_after_changes_to_a_file_are_learned():
                          test_runs=[records.TestRun(command="pytest tests/test_checkout.py", outcome="passed",
                                                     targets=["tests/test_checkout.py"])])]
     assert fitted(commits, sessions=ran).failures["src/shop/report.py"] == {"tests/test_checkout.py": 0.25}
+    # a local run (the pytest plugin) blames the files changed in the working tree, not HEAD's own
+    local = [CIResult(commit="f1", changed=["src/shop/money.py"], outcomes=[
+        records.TestOutcome(test_id="tests/test_cart.py::test_total", outcome="failed")])]
+    assert fitted(commits, ci=local).failures == {"src/shop/money.py": {"tests/test_cart.py": 1}}
     pred = learned.predict(Query(files=["src/shop/report.py"]), top=5)
     assert "tests/test_rounding.py" in [t for t, _ in pred.items]
     assert pred.metadata["test_ids"]["tests/test_rounding.py"] == ["tests/test_rounding.py::test_round"]

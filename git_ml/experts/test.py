@@ -178,7 +178,8 @@ RUN_WEIGHT = 0.25  # a test an agent chose to run after editing a file, without 
 
 def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """From CI results and session test runs: {source file: {test file: weight}} and the same by
-    test id. A failure counts 1 against the files its commit changed (CI) or the session modified;
+    test id. A failure counts 1 against the files changed when it failed (a local run of the
+    pytest plugin), the files its commit changed (CI) or the files the session modified;
     a session's test run that did not fail counts ``RUN_WEIGHT`` for the tests it targeted."""
     by_file: dict[str, dict[str, float]] = {}
     by_id: dict[str, dict[str, float]] = {}
@@ -198,8 +199,9 @@ def failure_counts(data: TrainingData) -> tuple[dict[str, dict[str, float]], dic
     for ci in data.ci:
         failed = [o.test_id if "::" in o.test_id or not o.file else o.file
                   for o in ci.outcomes if o.outcome in ("failed", "error")]
-        if failed and ci.commit in changed:
-            count(changed[ci.commit], failed)
+        suspects = ci.changed or changed.get(ci.commit, [])
+        if failed and suspects:
+            count(suspects, failed)
     for s in data.sessions:
         failed = [t for run in s.test_runs for t in run.failed]
         if failed:

@@ -1,5 +1,7 @@
 """The pytest plugin: ``pytest --git-ml-record`` records which tests run which functions of the
-repository into ``.git-ml/local/test_map.json``, where the test expert finds it.
+repository into ``.git-ml/local/test_map.json``, where the test and error experts find it, and
+the tests that failed, with the files changed against HEAD, as a ``ci`` record of the tracked
+store (source ``local``): the test expert learns which tests fail after changes to which files.
 
 Installed with git-ml (entry point ``pytest11``) and inert unless asked: ``--git-ml-record``, or
 ``git_ml_record = true`` in the pytest ini. A run of some tests updates what is known of those
@@ -42,12 +44,21 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"git-ml: {message}", yellow=True)
 
 
-def _head(root: Any) -> str | None:
+def _git(root: Any, *args: str) -> str:
     import subprocess
 
-    out = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
-                         text=True, check=False)
-    return out.stdout.strip() or None
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False).stdout
+
+
+def _head(root: Any) -> str | None:
+    return _git(root, "rev-parse", "--verify", "-q", "HEAD").strip() or None
+
+
+def _changed_files(root: Any) -> list[str]:
+    """Files changed against HEAD (staged or not) and new files git does not ignore."""
+    changed = _git(root, "diff", "HEAD", "--name-only", "-z").split("\0")
+    new = _git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0")
+    return sorted({p for p in changed + new if p and not p.startswith(".git-ml/")})
 
 
 def _note(config: pytest.Config, message: str) -> None:
@@ -68,15 +79,22 @@ class Recording:
             raise RuntimeError("git ml is not set up in this repository: run `git ml init` first")
         self.recorder = Recorder(self.layout.worktree)
         self.worker_runs: list[str] = []
+        self.failed: dict[str, str] = {}  # test id -> failed | error (the controller sees every report)
 
-    def _test_id(self, item: pytest.Item) -> str:
-        path = item.path.resolve()
+    def _test_id(self, nodeid: str) -> str:
+        """``nodeid`` (relative to pytest's rootdir) with its file relative to the repository."""
+        head, sep, rest = nodeid.partition("::")
+        path = (self.config.rootpath / head).resolve()
         try:
             rel = path.relative_to(self.layout.worktree.resolve()).as_posix()
         except ValueError:
             rel = path.as_posix()
-        _, sep, rest = item.nodeid.partition("::")
         return rel + sep + rest
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and not hasattr(report, "wasxfail"):
+            outcome = "failed" if report.when == "call" else "error"
+            self.failed.setdefault(self._test_id(report.nodeid), outcome)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any):
@@ -84,7 +102,7 @@ class Recording:
         try:
             yield
         finally:
-            self.recorder.stop(self._test_id(item))
+            self.recorder.stop(self._test_id(item.nodeid))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -95,13 +113,20 @@ class Recording:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from git_ml.capture.testmap import encode_runs
 
-        try:
-            if hasattr(self.config, "workerinput"):  # an xdist worker: the controller writes
+        if hasattr(self.config, "workerinput"):  # an xdist worker: the controller writes
+            try:
                 self.config.workeroutput[WORKER_KEY] = encode_runs(self.recorder.runs)  # type: ignore[attr-defined]
-                return
+            except Exception as exc:  # noqa: BLE001
+                _note(self.config, f"the test map was not sent: {exc}")
+            return
+        try:
             self._write()
         except Exception as exc:  # noqa: BLE001
             _note(self.config, f"the test map was not written: {exc}")
+        try:
+            self._record_failures()
+        except Exception as exc:  # noqa: BLE001
+            _note(self.config, f"the failing tests were not recorded: {exc}")
 
     def _write(self) -> None:
         from filelock import FileLock
@@ -125,3 +150,26 @@ class Recording:
             write_test_map(target, new)
         _note(self.config, f"recorded which code {len(runs)} tests ran ({len(new.tests)} known) in "
                            f"{target.relative_to(root)}")
+
+    def _record_failures(self) -> None:
+        """One ``ci`` record of the failing tests. Its id comes from the commit, the changed
+        files and the failures, so running the same failing state again records nothing new."""
+        if not self.failed:
+            return
+        import hashlib
+        import time
+
+        from git_ml.records import CIResult, TestOutcome
+        from git_ml.store import Store
+
+        root = self.layout.worktree
+        commit = _head(root)
+        if commit is None:
+            return
+        changed = _changed_files(root)
+        state = "\0".join([commit, *changed, "", *sorted(self.failed)])
+        outcomes = [TestOutcome(test_id=t, outcome=o, file=t.split("::", 1)[0]) for t, o in sorted(self.failed.items())]
+        record = CIResult(commit=commit, source="local", run_id=hashlib.sha1(state.encode()).hexdigest()[:16],
+                          time=int(time.time()), outcomes=outcomes, changed=changed)
+        if Store(self.layout).append_new("ci", [record.with_id()]):
+            _note(self.config, f"recorded {len(outcomes)} failing tests against {len(changed)} changed files")

@@ -94,6 +94,17 @@ def test_a_run_of_some_tests_keeps_what_is_known_of_the_others(project):
     assert ran(m)["price"] == {"tests/test_total.py::test_total"}
 
 
+def test_a_test_renamed_or_removed_leaves_the_map_and_a_deselected_one_stays(project):
+    assert pytest_in(project, "--git-ml-record").returncode == 0
+    assert pytest_in(project, "--git-ml-record", "-k", "test_total").returncode == 0  # -k: the rest stay
+    assert len(test_map(project)["tests"]) == 3
+    tests = project / "tests" / "test_total.py"
+    tests.write_text(tests.read_text().replace("def test_empty", "def test_nothing"))
+    assert pytest_in(project, "--git-ml-record", "tests/test_total.py").returncode == 0
+    assert test_map(project)["tests"] == ["tests/test_render.py::test_render", "tests/test_total.py::test_nothing",
+                                          "tests/test_total.py::test_total"]
+
+
 def test_xdist_workers_record_and_the_controller_writes_one_map(project):
     pytest.importorskip("xdist")
     assert pytest_in(project, "--git-ml-record").returncode == 0

@@ -71,7 +71,7 @@ def test_merge_replaces_the_tests_that_ran_and_keeps_the_others(tmp_path):
     assert first.tests == ["tests/test_x.py::t1", "tests/test_y.py::t2"]
     assert [(u.name, u.tests) for u in first.units] == [("f", [0, 1]), ("g", [1])]
     second = merge(first, {"tests/test_y.py::t2": {b}, "tests/test_z.py::t3": {a}}, revision="r2",
-                   exists=lambda f: f != "tests/test_x.py")  # test_x.py was deleted
+                   keep=lambda t: not t.startswith("tests/test_x.py"))  # test_x.py was deleted
     assert second.revision == "r2"
     assert second.tests == ["tests/test_y.py::t2", "tests/test_z.py::t3"]
     assert [(u.name, u.tests) for u in second.units] == [("f", [1]), ("g", [0])]
@@ -85,7 +85,7 @@ def test_a_map_round_trips_and_a_corrupt_one_reads_as_none(tmp_path):
     assert read_test_map(tmp_path / "bad.json") is None
     assert read_test_map(tmp_path / "missing.json") is None
     runs = {"t.py::a": {("m.py", "f", 1, 2)}}
-    assert decode_runs(encode_runs(runs)) == runs
+    assert decode_runs(encode_runs(runs, ["t.py::a", "t.py::b"])) == (runs, {"t.py::a", "t.py::b"})
 
 
 def test_tests_are_found_by_their_id_or_by_their_bare_name():

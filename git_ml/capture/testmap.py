@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType, FrameType
@@ -79,20 +79,27 @@ class Recorder:
         return unit
 
 
-def encode_runs(runs: Mapping[str, Iterable[Unit]]) -> str:
-    """``runs`` as JSON text (what a pytest-xdist worker sends its controller)."""
-    return msgspec.json.encode({t: sorted(us) for t, us in runs.items()}).decode()
+def encode_runs(runs: Mapping[str, Iterable[Unit]], collected: Iterable[str] = ()) -> str:
+    """``runs`` and the test ids collected as JSON text (what a pytest-xdist worker sends its
+    controller)."""
+    return msgspec.json.encode({"runs": {t: sorted(us) for t, us in runs.items()},
+                                "collected": sorted(collected)}).decode()
 
 
-def decode_runs(text: str) -> dict[str, set[Unit]]:
-    raw = msgspec.json.decode(text, type=dict[str, list[tuple[str, str, int, int]]])
-    return {t: set(us) for t, us in raw.items()}
+def decode_runs(text: str) -> tuple[dict[str, set[Unit]], set[str]]:
+    raw = msgspec.json.decode(text, type=_WorkerRuns)
+    return {t: set(us) for t, us in raw.runs.items()}, set(raw.collected)
+
+
+class _WorkerRuns(msgspec.Struct):
+    runs: dict[str, list[tuple[str, str, int, int]]] = {}
+    collected: list[str] = []
 
 
 def merge(old: TestMap | None, runs: Mapping[str, Iterable[Unit]], *, revision: str | None,
-          exists: Any = None) -> TestMap:
-    """``old`` with the tests of ``runs`` replaced by what they ran now. Tests kept from ``old``
-    are dropped when ``exists(test_file)`` says their file is gone."""
+          keep: Callable[[str], bool] | None = None) -> TestMap:
+    """``old`` with the tests of ``runs`` replaced by what they ran now. A test of ``old`` that
+    did not run now stays unless ``keep(test_id)`` says it no longer exists."""
     by_test: dict[str, set[Unit]] = {}
     if old is not None:
         for unit in old.units:
@@ -100,8 +107,8 @@ def merge(old: TestMap | None, runs: Mapping[str, Iterable[Unit]], *, revision: 
             for i in unit.tests:
                 if 0 <= i < len(old.tests):
                     by_test.setdefault(old.tests[i], set()).add(key)
-        if exists is not None:
-            by_test = {t: us for t, us in by_test.items() if exists(t.split("::", 1)[0])}
+        if keep is not None:
+            by_test = {t: us for t, us in by_test.items() if t in runs or keep(t)}
     for test_id, units in runs.items():
         by_test[test_id] = set(units)
     tests = sorted(by_test)

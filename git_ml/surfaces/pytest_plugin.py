@@ -11,6 +11,7 @@ The plugin fails open: a problem is a warning, never a failed or changed test ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -61,6 +62,21 @@ def _changed_files(root: Any) -> list[str]:
     return sorted({p for p in changed + new if p and not p.startswith(".git-ml/")})
 
 
+def known_tests(collected: set[str], root: Any) -> Callable[[str], bool]:
+    """Whether a test recorded before, and not run now, still exists: its file does, and if this
+    session collected that file, the test was among what it collected (selected or not)."""
+    files = {c.split("::", 1)[0] for c in collected}
+    present: dict[str, bool] = {}
+
+    def keep(test_id: str) -> bool:
+        path = test_id.split("::", 1)[0]
+        if path not in present:
+            present[path] = (root / path).exists()
+        return present[path] and (test_id in collected or path not in files)
+
+    return keep
+
+
 def _note(config: pytest.Config, message: str) -> None:
     """A line in the terminal summary (not a warning: ``-W error`` must not fail the run over it)."""
     config.stash.setdefault(NOTES, []).append(message)
@@ -80,6 +96,7 @@ class Recording:
         self.recorder = Recorder(self.layout.worktree)
         self.worker_runs: list[str] = []
         self.failed: dict[str, str] = {}  # test id -> failed | error (the controller sees every report)
+        self.collected: set[str] = set()  # every test id collected, selected or not (-k, --lf)
 
     def _test_id(self, nodeid: str) -> str:
         """``nodeid`` (relative to pytest's rootdir) with its file relative to the repository."""
@@ -90,6 +107,12 @@ class Recording:
         except ValueError:
             rel = path.as_posix()
         return rel + sep + rest
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.collected.update(self._test_id(item.nodeid) for item in items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected.update(self._test_id(item.nodeid) for item in session.items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed and not hasattr(report, "wasxfail"):
@@ -115,7 +138,7 @@ class Recording:
 
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller writes
             try:
-                self.config.workeroutput[WORKER_KEY] = encode_runs(self.recorder.runs)  # type: ignore[attr-defined]
+                self.config.workeroutput[WORKER_KEY] = encode_runs(self.recorder.runs, self.collected)  # type: ignore[attr-defined]
             except Exception as exc:  # noqa: BLE001
                 _note(self.config, f"the test map was not sent: {exc}")
             return
@@ -134,8 +157,11 @@ class Recording:
         from git_ml.capture.testmap import decode_runs, merge, read_test_map, write_test_map
 
         runs = dict(self.recorder.runs)
+        collected = set(self.collected)
         for text in self.worker_runs:
-            runs.update(decode_runs(text))
+            worker_runs, worker_collected = decode_runs(text)
+            runs.update(worker_runs)
+            collected |= worker_collected
         if not runs:
             return
         if self.recorder.skipped:
@@ -146,7 +172,7 @@ class Recording:
         self.layout.state.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.layout.state / "test_map.lock"), timeout=30):
             new = merge(read_test_map(target), runs, revision=_head(root),
-                        exists=lambda rel: (root / rel).exists())
+                        keep=known_tests(collected, root))
             write_test_map(target, new)
         _note(self.config, f"recorded which code {len(runs)} tests ran ({len(new.tests)} known) in "
                            f"{target.relative_to(root)}")

@@ -182,6 +182,28 @@ def test_the_changelog_channel_knows_a_change_log_from_a_release_guide():
         assert not is_change_log(p), p
 
 
+def test_the_contributors_channel_lifts_the_list_newcomers_add_themselves_to():
+    from git_ml.experts.doc import FEATURES, is_contributors
+
+    for p in ("AUTHORS.rst", "AUTHORS", "CONTRIBUTORS.txt", "docs/credits.rst", "THANKS"):
+        assert is_contributors(p), p
+    for p in ("CONTRIBUTING.md", "docs/authoring.md", "docs/api.md"):
+        assert not is_contributors(p), p
+    tree = dict(TREE, **{"AUTHORS.rst": "- Ann\n"})
+    commits = history() + [commit("n0", "src/lib/cli.py", "AUTHORS.rst")]
+    e = DocumentationExpert()
+    e.fit(TrainingData(commits=commits, snapshot=MemSnapshot(tree)))
+    k = FEATURES.index("contributors")
+    assert e.weights[k] == 0.0  # off until the repository's own history turns it on
+    before = [d for d, _ in e.predict(Query(files=["src/lib/api.py"])).items]
+    e.weights[k] = 2.0
+    pred = e.predict(Query(files=["src/lib/api.py"]))
+    after = [d for d, _ in pred.items]
+    assert after.index("AUTHORS.rst") < before.index("AUTHORS.rst")
+    assert after[0] == "docs/api.md"  # the doc the change needs still leads
+    assert pred.metadata["reasons"]["AUTHORS.rst"]["contributors"] == 1.0
+
+
 def test_a_name_match_counts_less_the_longer_the_file_has_its_own_history():
     tree = dict(TREE, **{"src/lib/widget.py": "def w():\n    pass\n", "docs/widget.md": "# widget\n",
                          "docs/guide.md": "# guide\n"})

@@ -85,7 +85,18 @@ def init(cwd: Path | str, *, hooks: bool = True, agents: Sequence[str] = (), pro
         report.hooks = install_hooks(layout) + configure_remote(layout)
     for agent in agents:
         report.agents += install_agent(cwd, agent)
+    if not layout.test_map_file.exists() and _has_pytest_tests(layout.worktree):
+        report.notes.append("tip: `pytest --git-ml-record` records which tests run which code; the test "
+                            "and error experts then put those tests (and the code they ran) first")
     return report
+
+
+def _has_pytest_tests(worktree: Path) -> bool:
+    import subprocess
+
+    out = subprocess.run(["git", "ls-files", "--", "*test_*.py", "*_test.py"], cwd=worktree,
+                         capture_output=True, check=False)
+    return bool(out.stdout.strip())
 
 
 def backfill(cwd: Path | str, *, since: str | None = None) -> int:

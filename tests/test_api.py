@@ -16,6 +16,19 @@ def test_init_trains_then_a_second_init_only_adds_what_is_new(repo):
     assert third.backfilled == 1 and "file" in third.trained
 
 
+def test_init_tips_the_test_map_to_a_project_with_pytest_tests_until_it_has_one(repo):
+    def tipped() -> bool:
+        return any("pytest --git-ml-record" in n for n in api.init(repo, hooks=False).notes)
+
+    assert not tipped()  # no tests
+    commit_file(repo, "tests/test_auth.py", "def test_login():\n    pass\n", "Add a login test")
+    assert tipped()
+    layout, _ = api.open_store(repo)
+    layout.test_map_file.parent.mkdir(parents=True)
+    layout.test_map_file.write_text("{}")
+    assert not tipped()
+
+
 def test_a_long_history_trains_in_the_background(repo, monkeypatch):
     monkeypatch.setattr(api, "FOREGROUND_TRAIN_COMMITS", 0)
     monkeypatch.setenv("GIT_ML_NO_DETACH", "1")  # run the detached training in the foreground

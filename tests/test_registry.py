@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import msgspec
 import pytest
@@ -168,7 +169,40 @@ def _file_model(layout) -> dict:
     return {"data": data, "commits": micro.trained_on_commits, "hash": micro.git_hash}
 
 
-def test_the_file_expert_trained_in_a_child_equals_one_trained_in_process(repo, monkeypatch):
+@pytest.fixture
+def single_threaded(monkeypatch):
+    """As in the `git ml` process (a pytest-xdist worker runs threads of its own, which the
+    child never touches: Python 3.12+'s warning about them is silenced here)."""
+    import warnings
+
+    monkeypatch.setattr(registry, "_os_threads", lambda: 1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*multi-threaded.*fork", category=DeprecationWarning)
+        yield
+
+
+def test_no_child_is_forked_from_a_process_with_other_threads(repo, monkeypatch):
+    import threading
+
+    layout, store = setup(repo)
+    assert registry._can_fork() == (len(os.listdir("/proc/self/task")) == 1 and sys.platform == "linux"
+                                    and (os.cpu_count() or 1) >= 2)
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert not registry._can_fork()
+        forked = []
+        real_fork = registry._fork_fit
+        monkeypatch.setattr(registry, "_fork_fit", lambda *a: forked.append(real_fork(*a)) or forked[-1])
+        trained = registry.train_all(layout, store)
+        assert forked == [None] and "file" in [m.expert_type for m in trained]
+    finally:
+        stop.set()
+        worker.join()
+
+
+def test_the_file_expert_trained_in_a_child_equals_one_trained_in_process(repo, monkeypatch, single_threaded):
     layout, store = setup(repo)
     parent = os.getpid()
     forked = []
@@ -185,7 +219,7 @@ def test_the_file_expert_trained_in_a_child_equals_one_trained_in_process(repo, 
     assert registry.load(layout, ["file"], store)["file"].predict(Query(text="login password"), top=1).items
 
 
-def test_a_child_that_fails_leaves_the_training_to_the_parent(repo, monkeypatch):
+def test_a_child_that_fails_leaves_the_training_to_the_parent(repo, monkeypatch, single_threaded):
     layout, store = setup(repo)
     parent = os.getpid()
     real_fit = registry._fit_one
@@ -201,7 +235,7 @@ def test_a_child_that_fails_leaves_the_training_to_the_parent(repo, monkeypatch)
     assert _file_model(layout)["commits"] == 3
 
 
-def test_a_failing_training_stops_the_child_before_the_lock_goes(repo, monkeypatch):
+def test_a_failing_training_stops_the_child_before_the_lock_goes(repo, monkeypatch, single_threaded):
     layout, store = setup(repo)
     parent = os.getpid()
     real_fit = registry._fit_one

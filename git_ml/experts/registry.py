@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -229,11 +230,26 @@ def _fit_one(layout: Layout, t: str, data: TrainingData) -> Expert:
     return expert
 
 
+def _can_fork() -> bool:
+    """Linux with two cores or more, in a process with no other thread: a fork copies the locks
+    other threads hold (Python 3.12+ warns of it), as in a server embedding the library."""
+    return sys.platform == "linux" and (os.cpu_count() or 1) >= 2 and _os_threads() == 1
+
+
+def _os_threads() -> int:
+    """Threads of this process as the kernel counts them (threads started outside ``threading``,
+    as pytest-xdist's are, included)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def _fork_fit(layout: Layout, t: str, data: TrainingData) -> int | None:
     """Train and save expert ``t`` in a forked child process; its pid, or None where forking is
-    not safe or not worth it (not Linux, a single core). The child reads the code through a
+    not safe or not worth it (see :func:`_can_fork`). The child reads the code through a
     snapshot of its own (the parent's holds pipes to git processes)."""
-    if sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+    if not _can_fork():
         return None
     pid = os.fork()
     if pid:
@@ -329,16 +345,21 @@ def _update_locked(layout: Layout, store: Store, seen: _Seen, data: TrainingData
     new_commits: list[CommitRecord] = [c for c in data.commits if c.id not in old_c]
     new_sessions: list[SessionRecord] = [s for s in data.sessions if s.id not in old_s]
     loaded = _load(layout, EXPERT_TYPES, store, lock=False)
-    broken = [t for t in available() if t not in loaded]
-    done = []
-    for t in broken:
-        save(layout, _fit_one(layout, t, data), keep_history=False)
-        done.append(t)
-    if new_commits or new_sessions:
-        for t, expert in loaded.items():
-            expert.update(data, new_commits, new_sessions)
-            save(layout, expert, keep_history=False)
+    try:
+        broken = [t for t in available() if t not in loaded]
+        done = []
+        for t in broken:
+            save(layout, _fit_one(layout, t, data), keep_history=False)
             done.append(t)
-    if done:
-        _save_seen(layout, data)
-    return done
+        if new_commits or new_sessions:
+            for t, expert in loaded.items():
+                expert.update(data, new_commits, new_sessions)
+                save(layout, expert, keep_history=False)
+                done.append(t)
+        if done:
+            _save_seen(layout, data)
+        return done
+    finally:
+        for expert in loaded.values():
+            if hasattr(expert, "close"):
+                expert.close()

@@ -148,7 +148,10 @@ def _codex_home() -> Path:
 
 def _codex_trusts(project: Path) -> bool:
     """Whether the user's Codex config already marks this project trusted."""
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, as a package (a dependency on 3.10)
+        import tomli as tomllib
 
     try:
         config = tomllib.loads((_codex_home() / "config.toml").read_text(encoding="utf-8"))

@@ -6,7 +6,8 @@ store (source ``local``): the test expert learns which tests fail after changes 
 Installed with git-ml (entry point ``pytest11``) and inert unless asked: ``--git-ml-record``, or
 ``git_ml_record = true`` in the pytest ini. A run of some tests updates what is known of those
 tests. Under pytest-xdist each worker records its own tests and the controller writes the map.
-The plugin fails open: a problem is a warning, never a failed or changed test run.
+The plugin fails open: a problem is one line in the terminal summary, never a failed or changed
+test run.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class Recording:
         if not self.layout.is_initialized():
             raise RuntimeError("git ml is not set up in this repository: run `git ml init` first")
         self.recorder = Recorder(self.layout.worktree)
+        self.root = self.layout.worktree.resolve()
         self.worker_runs: list[str] = []
         self.failed: dict[str, str] = {}  # test id -> failed | error (the controller sees every report)
         self.collected: set[str] = set()  # every test id collected, selected or not (-k, --lf)
@@ -103,7 +105,7 @@ class Recording:
         head, sep, rest = nodeid.partition("::")
         path = (self.config.rootpath / head).resolve()
         try:
-            rel = path.relative_to(self.layout.worktree.resolve()).as_posix()
+            rel = path.relative_to(self.root).as_posix()
         except ValueError:
             rel = path.as_posix()
         return rel + sep + rest

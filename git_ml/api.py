@@ -140,14 +140,14 @@ def predict(
     layout, store = open_store(cwd)
     from git_ml.routing.predictor import Predictor
 
-    return Predictor.load(layout, store).predict(
-        query, experts=experts, files=files, staged=staged, rev_range=rev_range, top=top,
-        cwd=Path(cwd), note=note)
+    with Predictor.load(layout, store) as predictor:
+        return predictor.predict(query, experts=experts, files=files, staged=staged, rev_range=rev_range,
+                                 top=top, cwd=Path(cwd), note=note)
 
 
 def predict_batch(cwd: Path | str, source: Path | IO[bytes], *, top: int = 10) -> Iterator[str]:
     """Answer a JSONL batch of ``{"id", "query"?, "files"?, "expert"?}``, one JSON line each,
-    loading the experts once."""
+    loading the experts once (and closing them when the batch ends)."""
     layout, store = open_store(cwd)
     from git_ml.routing.predictor import Predictor
 

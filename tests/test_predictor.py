@@ -188,3 +188,14 @@ def test_staged_and_range_pass_their_diff_so_the_changed_function_picks_its_test
     assert predictor.predict(None, staged=True, experts=["test"]).items[0].item == its_test
     git(repo, "commit", "-q", "-m", f"Break {func}")
     assert predictor.predict(None, rev_range="HEAD~1..HEAD", experts=["test"]).items[0].item == its_test
+
+
+def test_a_closed_predictor_leaves_no_index_open_and_can_answer_again(trained):
+    _, first = trained
+    with first as predictor:
+        assert predictor.predict("login rejects the password", experts=["file"]).items
+        file_expert = predictor.expert("file")
+        assert file_expert._index is not None
+    assert file_expert._index is None  # closed with the predictor
+    with Predictor.load(first.layout, first.store) as again:
+        assert again.predict("login rejects the password", experts=["file"]).items[0].item == "src/auth.py"

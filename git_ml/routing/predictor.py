@@ -133,6 +133,19 @@ class Predictor:
     def load(cls, layout: Layout, store: Store) -> "Predictor":
         return cls(layout, store)
 
+    def close(self) -> None:
+        """Close what the loaded experts hold open (the file expert's index)."""
+        for expert in [*self._experts.values(), *(self._episodes or [])]:
+            if expert is not None and hasattr(expert, "close"):
+                expert.close()
+        self._experts, self._episodes = {}, None
+
+    def __enter__(self) -> "Predictor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def expert(self, expert_type: str) -> Expert | None:
         if expert_type not in self._experts:
             from git_ml.experts import registry
@@ -226,7 +239,7 @@ class Predictor:
                 raise GitMLError(f"cannot read --batch file {source}: {exc.strerror}") from exc
         else:
             fh = source
-        with fh:
+        with fh, self:
             for n, raw in enumerate(fh, 1):
                 if not raw.strip():
                     continue

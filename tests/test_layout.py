@@ -31,3 +31,13 @@ def test_bare_repository(tmp_path):
     git(tmp_path, "init", "-q", "--bare", "b.git")
     with pytest.raises(NotARepositoryError, match="bare"):
         find_layout(tmp_path / "b.git")
+
+
+def test_write_atomic_creates_the_folder_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    from git_ml.layout import write_atomic
+
+    target = tmp_path / "a" / "b.json"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["b.json"]

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from git_ml.layout import GitMLError, Layout
+from git_ml.layout import GitMLError, Layout, write_atomic
 
 if TYPE_CHECKING:
     from git_ml.capture.agents.base import AgentAdapter
@@ -57,10 +57,7 @@ def _marker(layout: Layout, agent: str, session_id: str, suffix: str) -> Path:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data).encode())
 
 
 def mark_active(layout: Layout, agent: str, session_id: str, transcript_path: str | None = None) -> None:
@@ -303,10 +300,7 @@ def save_episode(layout: Layout, record: "SessionRecord", commits: Sequence["Com
     expert = EpisodeExpert(f"episode_{record.session_id}")
     expert.fit(TrainingData(commits=list(commits), sessions=[record]))
     path = layout.episode_file(record.session_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(msgspec.json.encode(expert.to_micro()))
-    os.replace(tmp, path)
+    write_atomic(path, msgspec.json.encode(expert.to_micro()))
     return path
 
 

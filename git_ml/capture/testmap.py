@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from git_ml.layout import write_atomic
 from git_ml.records import CoveredUnit, TestMap
 
 Unit = tuple[str, str, int, int]  # (repo-relative path, qualified name, first line, last line)
@@ -181,7 +182,4 @@ def files_run_by(test_map: TestMap, tests: set[int]) -> dict[str, int]:
 
 
 def write_test_map(path: Path, test_map: TestMap) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(msgspec.json.encode(test_map))
-    os.replace(tmp, path)
+    write_atomic(path, msgspec.json.encode(test_map))

@@ -18,6 +18,7 @@ import msgspec
 from git_ml.evaluation.anchors import score_anchors, tasks
 from git_ml.evaluation.metrics import KS, expected_calibration_error, mean, score_ranking
 from git_ml.experts.base import Query, TrainingData
+from git_ml.layout import write_atomic
 from git_ml.records import CommitRecord, ExpertMetrics, SessionRecord
 
 TASKS_OF = {"file": ("files", "couple"), "test": ("tests",), "doc": ("docs",), "refactor": ("couple",)}
@@ -192,5 +193,5 @@ def evaluate_repository(layout, store, *, split: float = 0.8, only: Sequence[str
         micro = registry.read_micro(path)
         if micro is not None:
             micro.metrics = r.metrics
-            registry.write_atomic(path, msgspec.json.encode(micro))
+            write_atomic(path, msgspec.json.encode(micro))
     return result

@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from git_ml.experts.base import Expert, TrainingData
-from git_ml.layout import Layout
+from git_ml.layout import Layout, write_atomic
 from git_ml.records import CommitRecord, MicroExpert, SessionRecord
 from git_ml.store import Store, commits_in_effect
 
@@ -99,13 +99,6 @@ def training_data(layout: Layout, store: Store, revision: str = "HEAD") -> Train
 
 
 # -- saving and loading -----------------------------------------------------------------------
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def save(layout: Layout, expert: Expert, *, keep_history: bool = True) -> MicroExpert:

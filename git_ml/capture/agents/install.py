@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from git_ml.layout import GitMLError, Layout
+from git_ml.layout import GitMLError, Layout, write_atomic
 
 # event -> our hook name
 EVENTS = {"SessionEnd": "session-end", "SessionStart": "session-start", "UserPromptSubmit": "prompt-submit"}
@@ -79,10 +79,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _save(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.git-ml.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def merge_hooks(data: dict[str, Any], agent: str, command_for: Callable[[str, str], str] = portable_command) -> bool:

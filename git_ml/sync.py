@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import subprocess
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -111,8 +112,17 @@ def writer_id(layout: Layout) -> str:
     if _WRITER_RE.match(wid):
         return wid
     wid = secrets.token_hex(8)
-    _git(layout, "config", "--local", WRITER_KEY, wid)
-    return wid
+    # `git config` fails while anyone else (the user's git, another clone tool) holds
+    # .git/config.lock: wait briefly, and take an id another process wrote meanwhile.
+    for attempt in range(20):
+        if _git(layout, "config", "--local", WRITER_KEY, wid, check=False).returncode == 0:
+            return wid
+        got = _out(layout, "config", "--local", "--get", WRITER_KEY, check=False)
+        if _WRITER_RE.match(got):
+            return got
+        time.sleep(0.05 * (attempt + 1))
+    raise GitMLError("could not save this clone's git-ml writer id: .git/config stays locked; "
+                     "remove .git/config.lock if no git command is running, then try again")
 
 
 def _remotes(layout: Layout) -> list[str]:
@@ -374,12 +384,13 @@ def _push(layout: Layout, remote: str, ref: str) -> None:
 def sync(layout: Layout, store: Store, remote: str | None = None) -> SyncReport:
     """Fetch every writer's ref, import their records, publish ours and push our ref."""
     remote = resolve_remote(layout, remote)
-    writer = writer_id(layout)
-    report = SyncReport(remote=remote, writer=writer)
     from filelock import Timeout
 
     try:
         with _lock(layout, LOCK_WAIT):
+            # Inside the lock: two first syncs must not both create (and race on) the id.
+            writer = writer_id(layout)
+            report = SyncReport(remote=remote, writer=writer)
             _fetch(layout, remote)
             report.imported, report.writers_seen = _import_all(layout, store, writer)
             tracking = f"{REMOTES}{remote}/{writer}"

@@ -301,6 +301,20 @@ def test_own_push_does_not_reenter_hooks(world):
     assert all(line.endswith("internal=1") for line in lines)
 
 
+def test_writer_id_waits_out_a_held_config_lock(world):
+    """Another git process holding .git/config.lock must not fail the first sync."""
+    _, a, _ = world
+    lock = a / ".git" / "config.lock"
+    lock.write_text("")
+    releaser = threading.Timer(0.3, lock.unlink)
+    releaser.start()
+    try:
+        wid = sync_mod.writer_id(find_layout(a))
+    finally:
+        releaser.join()
+    assert wid == git(a, "config", "--get", sync_mod.WRITER_KEY).strip()
+
+
 def test_writer_id_is_stable_random_and_private(world):
     _, a, b = world
     la, lb = find_layout(a), find_layout(b)

@@ -73,8 +73,10 @@ def test_collect_stats_counts_records_experts_and_milestones(repo):
     assert stats.unreadable_expert_files == [str(layout.domain_expert_file("broken"))]
     ms = {m.name: m for m in stats.milestones}
     assert ms["file_expert"].have == {"commits": 5, "sessions": 2}
-    assert ms["file_expert"].progress == 0.01  # 5/500 and 2/100: the lesser
-    assert ms["error_expert"].progress == round(2 / 150, 3)  # sessions 2/150 < error chats 1/50
+    assert ms["file_expert"].progress == 0.01  # commits 5/500; sessions help, never gate
+    assert ms["file_expert"].helps == {"sessions": 100}
+    assert ms["doc_expert"].progress == round(5 / 400, 3)  # commits 5/400 < doc commits 2/50
+    assert ms["error_expert"].reached and ms["error_expert"].have == {"sessions": 2, "error_chats": 1}
     assert ms["moe_routing"].have == {"experts": 2} and not ms["moe_routing"].reached
     # The JSON form round-trips (it is what --format json prints).
     assert msgspec.json.decode(msgspec.json.encode(stats))["counts"]["large_commits"] == 1
@@ -86,7 +88,8 @@ def test_render_stats_shows_every_section(repo):
     render_stats(collect_stats(layout, store), console)
     text = console.export_text()
     for needle in ("Records", "sessions", "large commits", "Experts", "file", "episode", "1 expert(s)",
-                   "Milestones", "refactor_expert", "commits 5/500", "1 previous expert version(s)",
+                   "Milestones", "refactor_expert", "commits 5/500", "sessions 2/100", "the code alone",
+                   "1 previous expert version(s)",
                    "unreadable expert file skipped"):
         assert needle in text, needle
 
@@ -96,7 +99,7 @@ def test_empty_store_stats(repo):
     layout.create()
     stats = collect_stats(layout, Store(layout))
     assert stats.records == {"commits": 0, "rewrites": 0, "sessions": 0, "ci": 0}
-    assert stats.experts == [] and all(m.progress == 0 for m in stats.milestones)
+    assert stats.experts == [] and all(m.progress == 0 for m in stats.milestones if m.needs)
     console = Console(record=True, width=120, color_system=None)
     render_stats(stats, console)
     assert "run `git ml train`" in console.export_text()

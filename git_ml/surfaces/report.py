@@ -15,14 +15,17 @@ from git_ml.layout import Layout
 from git_ml.records import TRACKED_KINDS, CommitRecord, SessionRecord
 from git_ml.store import Store, commits_in_effect
 
-# The seed's MOE_MILESTONES: how much data each expert type wants before it is worth training.
-MOE_MILESTONES: dict[str, dict[str, int]] = {
-    "file_expert": {"commits": 500, "sessions": 100},
-    "test_expert": {"commits": 300, "sessions": 75, "ci_results": 100},
-    "error_expert": {"sessions": 150, "error_chats": 50},
-    "doc_expert": {"commits": 400, "doc_commits": 50},
-    "refactor_expert": {"commits": 500, "large_commits": 100},
-    "moe_routing": {"experts": 3},
+# The seed's MOE_MILESTONES, split in two: what an expert needs before its answers are worth
+# trusting, and what makes them better. The seed asked for agent sessions everywhere; the replay
+# benchmark shows every expert beating its anchors from commits alone (the error expert answers
+# from the code itself), so sessions, CI results and error chats improve an expert, never gate it.
+MOE_MILESTONES: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+    "file_expert": ({"commits": 500}, {"sessions": 100}),
+    "test_expert": ({"commits": 300}, {"sessions": 75, "ci_results": 100}),
+    "error_expert": ({}, {"sessions": 150, "error_chats": 50}),
+    "doc_expert": ({"commits": 400, "doc_commits": 50}, {}),
+    "refactor_expert": ({"commits": 500, "large_commits": 100}, {}),
+    "moe_routing": ({"experts": 3}, {}),
 }
 LARGE_COMMIT_FILES = 5  # a "large" commit touches more files than this
 _DOC_SUFFIXES = {".md", ".rst", ".adoc", ".txt", ".rdoc", ".org", ".tex"}
@@ -45,10 +48,11 @@ class ExpertInfo(msgspec.Struct, kw_only=True):
 
 class Milestone(msgspec.Struct, kw_only=True):
     name: str
-    needs: dict[str, int]
-    have: dict[str, int]
-    progress: float  # 0..1, the least-advanced requirement
+    needs: dict[str, int]  # what the expert's answers need
+    have: dict[str, int]  # for the needs and the helps
+    progress: float  # 0..1, the least-advanced need (1 with none)
     reached: bool
+    helps: dict[str, int] = {}  # what improves them further
 
 
 class Stats(msgspec.Struct, kw_only=True):
@@ -110,11 +114,11 @@ def _read_experts(files, bad: list[str]) -> list[ExpertInfo]:
 
 def _milestones(counts: dict[str, int]) -> list[Milestone]:
     out = []
-    for name, needs in MOE_MILESTONES.items():
-        have = {k: counts.get(k, 0) for k in needs}
-        progress = min(min(have[k] / n, 1.0) for k, n in needs.items())
+    for name, (needs, helps) in MOE_MILESTONES.items():
+        have = {k: counts.get(k, 0) for k in (*needs, *helps)}
+        progress = min((min(have[k] / n, 1.0) for k, n in needs.items()), default=1.0)
         out.append(Milestone(name=name, needs=dict(needs), have=have, progress=round(progress, 3),
-                             reached=progress >= 1.0))
+                             reached=progress >= 1.0, helps=dict(helps)))
     return out
 
 
@@ -187,10 +191,12 @@ def render_stats(stats: Stats, console) -> None:
     ms.add_column("milestone")
     ms.add_column("progress", justify="right")
     ms.add_column("have / needs")
+    ms.add_column("better with (have / wants)")
     for m in stats.milestones:
-        detail = ", ".join(f"{k} {m.have[k]}/{n}" for k, n in m.needs.items())
+        detail = ", ".join(f"{k} {m.have[k]}/{n}" for k, n in m.needs.items()) or "the code alone"
+        better = ", ".join(f"{k} {m.have[k]}/{n}" for k, n in m.helps.items())
         mark = "[green]reached[/green]" if m.reached else f"{m.progress:.0%}"
-        ms.add_row(m.name, mark, detail)
+        ms.add_row(m.name, mark, detail, better)
     console.print(ms)
     for path in stats.unreadable_expert_files:
         console.print(f"[yellow]unreadable expert file skipped:[/yellow] {path}")

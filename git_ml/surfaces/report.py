@@ -191,7 +191,7 @@ def render_stats(stats: Stats, console) -> None:
     ms.add_column("milestone")
     ms.add_column("progress", justify="right")
     ms.add_column("have / needs")
-    ms.add_column("better with (have / wants)")
+    ms.add_column("better with")
     for m in stats.milestones:
         detail = ", ".join(f"{k} {m.have[k]}/{n}" for k, n in m.needs.items()) or "the code alone"
         better = ", ".join(f"{k} {m.have[k]}/{n}" for k, n in m.helps.items())

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_replay import git_dir_of  # noqa: E402
 from git_ml.capture.git import log_commits  # noqa: E402
-from git_ml.evaluation.replay import replay  # noqa: E402
+from git_ml.evaluation.replay import paired_difference, replay  # noqa: E402
 from git_ml.experts.snapshot import Snapshot  # noqa: E402
 
 COLUMNS = (("files", "file"), ("tests", "test"), ("docs", "doc"), ("couple", "refactor"))
@@ -54,24 +53,13 @@ def measure(repo: Path, split: float) -> dict:
         if mine is None or not rivals:
             continue
         best = max(rivals, key=rivals.get)
-        mine_rr, theirs = result.item_rr[f"{expert}:{task}"], result.item_rr[best]
-        assert len(mine_rr) == len(theirs), (task, best)  # the same items, in the same order
-        diffs = [a - b for a, b in zip(mine_rr, theirs)]
+        # the same items in the same order; more rounds than `git ml eval` takes, for the record
+        v = paired_difference(result.item_rr[f"{expert}:{task}"], result.item_rr[best], best, rounds=10_000)
         cells[task] = {"expert": mine.metrics.mrr, "anchor": best, "anchor_mrr": rivals[best],
-                       "n": mine.metrics.test_examples, "diff": sum(diffs) / len(diffs),
-                       "ci95": bootstrap_ci(diffs), "better": sum(d > 0 for d in diffs),
-                       "worse": sum(d < 0 for d in diffs)}
+                       "n": mine.metrics.test_examples, "diff": v.mean, "ci95": (v.low, v.high),
+                       "better": v.better, "worse": v.worse}
     return {"repo": repo.parent.name if repo.name == "repo" else repo.name, "learn": result.train_commits,
             "answer": result.test_commits, "seconds": round(time.perf_counter() - t0, 1), "cells": cells}
-
-
-def bootstrap_ci(diffs: list[float], rounds: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``diffs`` over resampled items (seeded: a rerun
-    prints the same interval)."""
-    rng = random.Random(seed)
-    n = len(diffs)
-    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(rounds))
-    return means[int(rounds * 0.025)], means[int(rounds * 0.975) - 1]
 
 
 def paired_table(rows: list[dict]) -> str:

@@ -2,7 +2,7 @@
 
 from rich.console import Console
 
-from git_ml.evaluation.replay import EvalResult, TaskResult
+from git_ml.evaluation.replay import EvalResult, PairedDifference, TaskResult
 from git_ml.records import AggregatedPrediction, ExpertMetrics, PredictedItem
 from git_ml.surfaces.render import render_eval, render_prediction
 
@@ -43,7 +43,10 @@ def test_eval_table_keeps_every_number_at_80_columns():
                             calibration_error=0.0412, test_examples=144)
     result = EvalResult(split=0.8, train_commits=1457, test_commits=365, cut="f62496120f63aa", items={"files": 144},
                         anchors={"files/bm25+knn+content": anchor, "files/pop": dict(anchor, mrr=0.3729)},
-                        results=[TaskResult(expert="file", task="files", metrics=metrics)])
+                        results=[TaskResult(expert="file", task="files", metrics=metrics,
+                                            versus_best_anchor=PairedDifference(
+                                                anchor="files/bm25+knn+content", mean=0.0187, low=-0.0104,
+                                                high=0.0481, better=41, worse=33))])
     console = Console(record=True, width=80)  # what a pipe or CI log gets
     render_eval(result, console)
     out = console.export_text()
@@ -51,3 +54,5 @@ def test_eval_table_keeps_every_number_at_80_columns():
     for figure in ("0.618", "0.373", "0.637", "0.514", "0.799", "0.670", "0.467", "0.041", "144"):
         assert figure in out
     assert "bm25+knn+content" in out and "file expert" in out
+    # the paired difference, item by item, with its interval
+    assert "file - bm25+knn+content" in out and "+0.019" in out and "[-0.010, +0.048]" in out and "41/33" in out

@@ -7,8 +7,8 @@ from conftest import commit_file
 
 from git_ml.capture.git import log_commits
 from git_ml.evaluation import anchors
-from git_ml.evaluation.metrics import expected_calibration_error, score_ranking
-from git_ml.evaluation.replay import replay, sessions_before, split_history
+from git_ml.evaluation.metrics import bootstrap_interval, expected_calibration_error, score_ranking
+from git_ml.evaluation.replay import paired_difference, replay, sessions_before, split_history
 from git_ml.experts.base import Expert
 from git_ml.experts.snapshot import Snapshot
 from git_ml.records import CommitRecord, FileChange, SessionRecord
@@ -114,6 +114,27 @@ def test_replay_keeps_each_items_reciprocal_rank_for_paired_comparisons(repo):
     files = next(r for r in kept.results if r.task == "files")
     assert abs(sum(mine) / n - files.metrics.mrr) < 1e-4  # the metric is rounded
     assert round(sum(kept.item_rr["files/pop"]) / n, 3) == kept.anchors["files/pop"]["mrr"]
+    # Every task result, kept items or not, carries its difference from the best anchor.
+    best = max(files.metrics.anchors, key=files.metrics.anchors.get)
+    for result in (plain, kept):
+        v = next(r for r in result.results if r.task == "files").versus_best_anchor
+        assert v.anchor == best and v.low <= v.mean <= v.high and v.better + v.worse <= n
+        theirs = kept.item_rr[best]
+        assert v.mean == round(sum(a - b for a, b in zip(mine, theirs)) / n, 4)
+        assert v.better == sum(a > b for a, b in zip(mine, theirs))
+
+
+def test_paired_difference_and_its_interval():
+    v = paired_difference([1.0, 0.5, 1.0, 0.25], [0.5, 0.5, 0.0, 0.25], "files/pop")
+    assert (v.mean, v.better, v.worse) == (0.375, 2, 0)
+    assert 0.0 <= v.low < v.mean < v.high <= 1.0  # means of four of the differences 0.5, 0, 1, 0
+    assert bootstrap_interval([0.1] * 30) == pytest.approx((0.1, 0.1))  # no spread, no width
+    assert bootstrap_interval([1.0, -1.0] * 50) == bootstrap_interval([1.0, -1.0] * 50)  # seeded
+    low, high = bootstrap_interval([1.0, -1.0] * 50)
+    assert low < 0 < high
+    assert bootstrap_interval([]) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 0.5], "files/pop")
 
 
 def test_replay_refuses_a_too_short_history(repo):

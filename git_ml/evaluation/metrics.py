@@ -9,6 +9,7 @@ the confidences of the top-k answers.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 
 KS = (1, 3, 5, 10)
@@ -50,3 +51,16 @@ def expected_calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = 
             acc = sum(1 for _, ok in b if ok) / len(b)
             err += len(b) / total * abs(avg_conf - acc)
     return round(err, 4)
+
+
+def bootstrap_interval(diffs: Sequence[float], rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean of ``diffs`` over items resampled with replacement
+    (seeded: a rerun gives the same interval). An interval that holds 0 is a difference the
+    items cannot tell from noise."""
+    if not diffs:
+        return 0.0, 0.0
+    rng = random.Random(seed)
+    n = len(diffs)
+    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(rounds))
+    return means[int(rounds * 0.025)], means[int(rounds * 0.975) - 1]
+

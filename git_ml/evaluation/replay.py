@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from git_ml.evaluation.anchors import score_anchors, tasks
-from git_ml.evaluation.metrics import KS, expected_calibration_error, mean, score_ranking
+from git_ml.evaluation.metrics import KS, bootstrap_interval, expected_calibration_error, mean, score_ranking
 from git_ml.experts.base import Query, TrainingData
 from git_ml.layout import write_atomic
 from git_ml.records import CommitRecord, ExpertMetrics, SessionRecord
@@ -27,11 +27,25 @@ BEST_ANCHOR = {"files": "files/bm25+knn+content", "tests": "tests/cochange+namin
 DEPTH = 100  # ranks scored per answer, as the anchors do
 
 
+class PairedDifference(msgspec.Struct, kw_only=True):
+    """An expert against one anchor over the same items: the mean difference of their reciprocal
+    ranks, its 95% bootstrap interval, and on how many items each was ahead."""
+
+    anchor: str
+    mean: float
+    low: float
+    high: float
+    better: int
+    worse: int
+
+
 class TaskResult(msgspec.Struct, kw_only=True):
     expert: str
     task: str
     metrics: ExpertMetrics
     seconds: float = 0.0
+    # against the anchor with the highest MRR on this task (None without anchors)
+    versus_best_anchor: PairedDifference | None = None
 
 
 class EvalResult(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -46,6 +60,22 @@ class EvalResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     # with ``replay(per_item=True)``: each item's reciprocal rank, in item order, per expert
     # (``"<expert>:<task>"``) and per anchor (its name), for paired comparisons
     item_rr: dict[str, list[float]] = {}
+
+
+def paired_difference(mine: Sequence[float], theirs: Sequence[float], anchor: str,
+                      rounds: int = 2000) -> PairedDifference:
+    """``mine`` against ``theirs``: reciprocal ranks of the same items, in the same order."""
+    if len(mine) != len(theirs):
+        raise ValueError(f"paired over different items ({len(mine)} and {len(theirs)})")
+    diffs = [a - b for a, b in zip(mine, theirs)]
+    low, high = bootstrap_interval(diffs, rounds)
+    return PairedDifference(anchor=anchor, mean=round(mean_of(diffs), 4), low=round(low, 4),
+                            high=round(high, 4), better=sum(d > 0 for d in diffs),
+                            worse=sum(d < 0 for d in diffs))
+
+
+def mean_of(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def split_history(commits: Sequence[CommitRecord], split: float) -> tuple[list[CommitRecord], list[CommitRecord]]:
@@ -129,6 +159,7 @@ def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8
     data = TrainingData(commits=train, sessions=sessions_before(sessions, train[-1].author_time + 1),
                         revision=cut, snapshot=snap)
     make = make_expert or registry.new_expert
+    item_rr: dict[str, list[float]] = {}
     try:
         if anchors:
             _say(progress, "scoring the anchors")
@@ -137,7 +168,7 @@ def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8
                 raw = snap.read(path)
                 return raw.decode("utf-8", "replace") if raw is not None else None
 
-            result.anchors = score_anchors(train, items, read, result.item_rr if per_item else None)
+            result.anchors = score_anchors(train, items, read, item_rr)
         for t in only or registry.EXPERT_TYPES:
             if t not in TASKS_OF:
                 result.skipped[t] = "no items from commit history (see scripts/bench_mutants.py)"
@@ -155,17 +186,22 @@ def replay(commits: Sequence[CommitRecord], snapshot: Any, *, split: float = 0.8
                     continue
                 _say(progress, f"answering {len(items[task])} {task} items with the {t} expert")
                 t0 = time.perf_counter()
-                rr = result.item_rr.setdefault(f"{t}:{task}", []) if per_item else None
+                rr = item_rr.setdefault(f"{t}:{task}", [])
                 metrics = score_expert(expert, task, items[task], rr)
                 metrics.anchors = {name: vals["mrr"] for name, vals in result.anchors.items()
                                    if name.startswith(task + "/")}
-                result.results.append(TaskResult(expert=t, task=task, metrics=metrics,
-                                                 seconds=round(fitted + time.perf_counter() - t0, 2)))
+                seconds = round(fitted + time.perf_counter() - t0, 2)
+                best = max(metrics.anchors, key=metrics.anchors.__getitem__, default=None)
+                versus = paired_difference(rr, item_rr[best], best) if best in item_rr else None
+                result.results.append(TaskResult(expert=t, task=task, metrics=metrics, seconds=seconds,
+                                                 versus_best_anchor=versus))
                 fitted = 0.0
             if hasattr(expert, "close"):
                 expert.close()
     finally:
         snap.close()
+    if per_item:
+        result.item_rr = item_rr
     return result
 
 

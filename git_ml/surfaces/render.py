@@ -82,5 +82,21 @@ def render_eval(result: Any, console: Any) -> None:
                           f"{m.acc_at_k.get(1, 0):.3f}", f"{m.acc_at_k.get(5, 0):.3f}",
                           f"{m.recall_at_k.get(10, 0):.3f}", f"{m.map:.3f}", f"{m.calibration_error:.3f}")
     console.print(table)
+    paired = [r for r in result.results if r.versus_best_anchor is not None]
+    if paired:
+        # The same items, one by one: the interval says whether a gap is more than noise.
+        diff = Table(show_edge=False, pad_edge=False, title="expert - best anchor, item by item",
+                     title_justify="left")
+        diff.add_column("task", no_wrap=True)
+        diff.add_column("expert - anchor", overflow="fold", min_width=12)
+        for col in ("MRR", "95% interval", "items +/-"):
+            diff.add_column(col, justify="right", no_wrap=True)
+        for r in paired:
+            v = r.versus_best_anchor
+            style = "green" if v.low > 0 else "red" if v.high < 0 else "dim"
+            diff.add_row(r.task, f"{r.expert} - {v.anchor.split('/', 1)[-1]}",
+                         f"[{style}]{v.mean:+.3f}[/{style}]", f"[{style}][{v.low:+.3f}, {v.high:+.3f}][/{style}]",
+                         f"{v.better}/{v.worse}")
+        console.print(diff)
     for t, why in result.skipped.items():
         console.print(f"[dim]{t} expert: {why}[/dim]")

@@ -9,6 +9,7 @@ from conftest import commit_file, git
 
 from git_ml.capture.git import log_commits
 from git_ml.experts.base import Query, TrainingData
+from git_ml.experts import file as file_expert
 from git_ml.experts.file import DEFAULT_WEIGHTS, FileExpert, FileIndex, IndexUnusable
 from git_ml.experts.file_tuning import spread
 from git_ml.experts.snapshot import Snapshot
@@ -52,6 +53,31 @@ def test_task_worded_like_past_commits_ranks_its_file_first(repo):
     assert all(0.0 <= conf <= 1.0 for _, conf in pred.items)
     pred = expert.predict(Query(text="database pool connections"), top=3)
     assert pred.items[0][0] == "src/db.py"
+
+
+def test_a_recurring_chore_goes_where_it_went_before(repo, monkeypatch):
+    """``Release 2.4.0`` touches what every ``Release x.y.z`` touched (the ``template`` channel),
+    though the release script's own history matches the word "release" better."""
+    build_history(repo)
+    commit_file(repo, "scripts/release.py", "def upload(): pass\n", "Add the release upload script")
+    for n in range(3):
+        commit_file(repo, "scripts/release.py", f"def upload(): return {n}\n",
+                    f"Release script: uploads fail to sign the wheels ({n})")
+        (repo / "CHANGES.rst").write_text(f"Changes\n\n1.{n}.10\n")
+        (repo / "src/version.py").write_text(f"VERSION = '1.{n}.10'\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"Release 1.{n}.10")
+    expert = fitted(repo, history(repo))
+    paths = expert.index.paths()
+    feats = {paths[pid][0]: f for pid, f in expert.features(Query(text="Release 2.4.0")).items()}
+    assert {p for p, f in feats.items() if f.get("template")} == {"CHANGES.rst", "src/version.py"}
+    top = [p for p, _ in expert.predict(Query(text="Release 2.4.0"), top=3).items]
+    assert set(top[:2]) == {"CHANGES.rst", "src/version.py"}
+    monkeypatch.setattr(file_expert, "TEMPLATE_SHARE", 0.0)
+    assert [p for p, _ in expert.predict(Query(text="Release 2.4.0"), top=3).items][0] == "scripts/release.py"
+    # Only the same words count: a task that merely mentions a release gets no template votes.
+    feats = expert.features(Query(text="release uploads are missing the signature"))
+    assert not any(f.get("template") for f in feats.values())
 
 
 def test_seed_files_pull_co_changed_files(repo):

@@ -59,3 +59,28 @@ def test_match_expression_quotes_tokens_and_works_in_fts5():
     con.execute("INSERT INTO t VALUES ('a', 'cookie jar'), ('b', 'retry')")
     rows = con.execute("SELECT p FROM t WHERE t MATCH ?", (match_expression(["cookie"], column="body"),)).fetchall()
     assert rows == [("a",)]
+
+
+_SCORES = """
+import sys
+from collections import Counter
+from git_ml.evaluation.anchors import BM25 as AnchorBM25
+from git_ml.experts.text import BM25
+words = [f"w{i}" for i in range(40)]
+docs = [[words[(i * 7 + j * 3) % 40] for j in range(1 + i % 9)] for i in range(60)]
+query = words[::2] + words[1::3]
+print(sorted(BM25(docs).score(query).items()))
+print(sorted(AnchorBM25([Counter(d) for d in docs]).score(query).items()))
+"""
+
+
+def test_bm25_scores_are_the_same_in_every_process():
+    """A query's words are summed in its own order, not in set order (which follows the hash
+    seed): the same model must rank near-ties the same way in every `git ml predict`."""
+    import os
+    import subprocess
+    import sys
+
+    outs = {subprocess.run([sys.executable, "-c", _SCORES], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert len(outs) == 1

@@ -149,11 +149,12 @@ class EpisodeExpert(Expert):
         seeds = set(query.files)
         scores: dict[str, float] = defaultdict(float)
         default_idf = max(idf.values(), default=1.0)
-        qmass = sum(idf.get(t, default_idf) for t in qterms) or 1.0
+        # fsum: exact whatever the set's order, so the same query ranks the same way every run
+        qmass = math.fsum(idf.get(t, default_idf) for t in qterms) or 1.0
         top_weight = max(weights.values(), default=1.0)
 
         def similarity(terms: list[str]) -> float:
-            return sum(idf.get(t, default_idf) for t in qterms.intersection(terms)) / qmass
+            return math.fsum(idf.get(t, default_idf) for t in qterms.intersection(terms)) / qmass
 
         if qterms:
             for block in self.sessions.values():

@@ -299,7 +299,7 @@ class ErrorDiagnosisExpert(ChangeGraphExpert):
         """Word of a definition's name -> definitions (``get_netrc_auth`` under ``netrc``)."""
         out: dict[str, list[tuple[str, int, int, str]]] = {}
         for name, owners in self._index("defs").items():
-            for w in set(tokens(name)):
+            for w in dict.fromkeys(tokens(name)):  # in order: the same lists every run
                 if len(w) > 3:
                     out.setdefault(w, []).extend(owners)
         return out

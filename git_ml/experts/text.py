@@ -133,7 +133,9 @@ class BM25:
 
     def score(self, query: Iterable[str]) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
-        for t in set(query):
+        # Each distinct word once, in the query's order: set order follows the hash seed, and
+        # the float sums (so near-ties) would differ between two runs of the same model.
+        for t in dict.fromkeys(query):
             idf = self.idf.get(t)
             if idf is None:
                 continue

@@ -79,6 +79,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS content_vocab USING fts5vocab(content, 'row')
 CREATE VIRTUAL TABLE IF NOT EXISTS commits_vocab USING fts5vocab(commits, 'row');
 """
 TEXT_TABLES = ("hist", "content", "pathidx", "commits")
+Neighbour = tuple[int, list[int], float, str]  # a past commit: rowid, file ids, BM25 score, message words
 
 
 def is_bot(author: str) -> bool:
@@ -375,7 +376,7 @@ class FileIndex:
             return {}
         return out
 
-    def neighbours(self, expr: str, k: int = KNN_WIDE) -> list["Neighbour"]:
+    def neighbours(self, expr: str, k: int = KNN_WIDE) -> list[Neighbour]:
         """The ``k`` most similar past commits (and sessions): (rowid, file ids, BM25 score, words)."""
         if not expr:
             return []
@@ -394,9 +395,6 @@ class FileIndex:
         seq = self.seq
         return {b: (n, d * math.exp(-(seq - t) / TAU))
                 for b, n, d, t in self.con.execute("SELECT b, n, decay, stamp FROM cochange WHERE a = ?", (pid,))}
-
-
-Neighbour = tuple[int, list[int], float, str]  # rowid, file ids, BM25 score, message words
 
 
 def _votes(rows: list[Neighbour], seq: int) -> dict[str, dict[int, float]]:

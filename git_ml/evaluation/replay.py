@@ -69,8 +69,8 @@ def paired_difference(mine: Sequence[float], theirs: Sequence[float], anchor: st
         raise ValueError(f"paired over different items ({len(mine)} and {len(theirs)})")
     diffs = [a - b for a, b in zip(mine, theirs)]
     low, high = bootstrap_interval(diffs, rounds)
-    mean = sum(diffs) / len(diffs) if diffs else 0.0
-    return PairedDifference(anchor=anchor, mean=round(mean, 4), low=round(low, 4), high=round(high, 4),
+    average = sum(diffs) / len(diffs) if diffs else 0.0
+    return PairedDifference(anchor=anchor, mean=round(average, 4), low=round(low, 4), high=round(high, 4),
                             better=sum(d > 0 for d in diffs), worse=sum(d < 0 for d in diffs))
 
 
